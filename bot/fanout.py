@@ -1,0 +1,89 @@
+"""The daily fan-out: who is due, claim their check-in row, send, paced per platform."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from bot.conversation import CheckinConversation
+from bot.services import Services
+from storage.checkins import DueCheckin
+from storage.models import Checkin, Person, row_id
+
+logger = logging.getLogger(__name__)
+
+#: An unsent check-in is retried after this long, up to MAX_SEND_ATTEMPTS times.
+RETRY_AFTER = timedelta(minutes=2)
+MAX_SEND_ATTEMPTS = 5
+
+
+class FanOut:
+    """Finds who is due and sends their check-ins; safe to run twice at once."""
+
+    def __init__(self, services: Services, conversation: CheckinConversation) -> None:
+        self._services = services
+        self._conversation = conversation
+
+    def due(self, people: Sequence[Person], now: datetime) -> list[DueCheckin]:
+        """People whose local time, weekday, holidays and pause make them due at ``now``."""
+        calendar = self._services.calendar
+        due: list[DueCheckin] = []
+        for person in people:
+            day = calendar.due_date(
+                team=person.team,
+                region=person.region,
+                person_timezone=person.timezone,
+                paused_until=person.paused_until,
+                now=now,
+            )
+            if day is not None and person.id is not None:
+                due.append(DueCheckin(person.id, day))
+        return due
+
+    async def run_due(self, now: datetime) -> int:
+        """Send every check-in due at ``now``; returns how many were delivered.
+
+        The database decides: a (person, day) row is claimed before sending, so a
+        second tick, a restart or another worker never sends the same day twice.
+        """
+        people = await self._services.people.schedulable()
+        due = self.due(people, now)
+        claimed = await self._services.checkins.claim(due, now)
+        retries = await self._services.checkins.claim_retries(
+            due, now, RETRY_AFTER, MAX_SEND_ATTEMPTS
+        )
+        return await self.send_all(people, [*claimed, *retries])
+
+    async def send_now(self, team: str | None, now: datetime) -> int:
+        """`kiln checkin now`: everyone in scope without a check-in today, whatever the hour."""
+        services = self._services
+        people = [p for p in await services.people.schedulable(team) if p.id is not None]
+        due = []
+        for person in people:
+            day = services.calendar.local_date(person.team, person.timezone, now)
+            if person.paused_until is None or day >= person.paused_until:
+                due.append(DueCheckin(row_id(person), day))
+        claimed = await services.checkins.claim(due, now)
+        return await self.send_all(people, claimed)
+
+    async def send_all(self, people: Sequence[Person], checkins: Sequence[Checkin]) -> int:
+        """Send claimed check-ins with bounded concurrency and per-platform pacing."""
+        if not checkins:
+            return 0
+        by_id = {person.id: person for person in people}
+        limit = asyncio.Semaphore(self._services.settings.checkin.fanout_concurrency)
+
+        async def deliver(checkin: Checkin) -> bool:
+            person = by_id.get(checkin.person_id)
+            if person is None:
+                return False
+            async with limit:
+                await self._services.delivery.paced(person.platform)
+                return await self._conversation.send(person, checkin)
+
+        results = await asyncio.gather(*(deliver(checkin) for checkin in checkins))
+        delivered = sum(results)
+        logger.info("fan-out: %d of %d check-ins delivered", delivered, len(checkins))
+        return delivered

@@ -1,0 +1,91 @@
+"""Mood rows: pseudonym, team, day, score. Nothing else, ever."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+
+from storage.database import Database
+from storage.models import Mood
+
+
+@dataclass(frozen=True)
+class DayMood:
+    """One day's mood for one (pseudonymous) person."""
+
+    local_date: date
+    score: int
+
+
+class MoodRepository:
+    """Writing moods and reading them back by pseudonym or in aggregate."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, pseudonym: str, team: str, local_date: date, score: int) -> bool:
+        """Store a mood; False if this pseudonym already has one for the day."""
+        insert = sqlite_insert if self._db.is_sqlite else pg_insert
+        statement = (
+            insert(Mood)
+            .values(pseudonym=pseudonym, team=team, local_date=local_date, score=score)
+            .on_conflict_do_nothing(index_elements=["pseudonym", "local_date"])
+            .returning(col(Mood.id))
+        )
+        async with self._db.session() as session:
+            # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
+            result = await session.exec(statement)
+            return result.first() is not None
+
+    async def add_many(self, moods: Sequence[Mood]) -> None:
+        """Bulk insert (seeding the demo, tests, benchmarks)."""
+        async with self._db.session() as session:
+            session.add_all(moods)
+
+    async def history(self, pseudonym: str, since: date) -> list[DayMood]:
+        """One person's moods from ``since`` on, oldest first."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(col(Mood.local_date), col(Mood.score))
+                .where(Mood.pseudonym == pseudonym, col(Mood.local_date) >= since)
+                .order_by(col(Mood.local_date))
+            )
+            return [DayMood(day, score) for day, score in result.all()]
+
+    async def on_day(self, pseudonym: str, local_date: date) -> int | None:
+        """The score a pseudonym gave on a day, if any."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(Mood.score).where(Mood.pseudonym == pseudonym, Mood.local_date == local_date)
+            )
+            return result.first()
+
+    async def team_rows(self, team: str, since: date, until: date) -> list[tuple[str, date, int]]:
+        """(pseudonym, day, score) for a team and period: input to the anonymising reports."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(col(Mood.pseudonym), col(Mood.local_date), col(Mood.score)).where(
+                    Mood.team == team,
+                    col(Mood.local_date) >= since,
+                    col(Mood.local_date) <= until,
+                )
+            )
+            return [(p, d, s) for p, d, s in result.all()]
+
+    async def purge_before(self, cutoff: date) -> int:
+        """Delete moods older than ``cutoff`` (retention); returns how many went."""
+        async with self._db.session() as session:
+            result = await session.exec(delete(Mood).where(col(Mood.local_date) < cutoff))
+            return int(result.rowcount)
+
+    async def forget(self, pseudonym: str) -> int:
+        """Delete every mood of one pseudonym (erasure); returns how many went."""
+        async with self._db.session() as session:
+            result = await session.exec(delete(Mood).where(col(Mood.pseudonym) == pseudonym))
+            return int(result.rowcount)

@@ -1,0 +1,126 @@
+"""Reading and changing people (the identity table)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import delete, func
+from sqlmodel import col, select
+
+from storage.database import Database
+from storage.models import Person
+
+
+class PeopleRepository:
+    """People by platform identity, team and status."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def find(self, platform: str, platform_user_id: str) -> Person | None:
+        """The enrolled person with this platform identity, if any."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(Person).where(
+                    Person.platform == platform, Person.platform_user_id == platform_user_id
+                )
+            )
+            return result.first()
+
+    async def get(self, person_id: int) -> Person | None:
+        """The person with this id, if any."""
+        async with self._db.session() as session:
+            return await session.get(Person, person_id)
+
+    async def schedulable(self, team: str | None = None) -> Sequence[Person]:
+        """Everyone who may get scheduled check-ins (not opted out, still reachable)."""
+        query = select(Person).where(
+            col(Person.opted_out).is_(False), col(Person.undeliverable).is_(False)
+        )
+        if team is not None:
+            query = query.where(Person.team == team)
+        async with self._db.session() as session:
+            return (await session.exec(query.order_by(col(Person.id)))).all()
+
+    async def list(self, team: str | None = None) -> Sequence[Person]:
+        """Everyone, optionally in one team, by team then name."""
+        query = select(Person)
+        if team is not None:
+            query = query.where(Person.team == team)
+        async with self._db.session() as session:
+            result = await session.exec(query.order_by(Person.team, Person.display_name))
+            return result.all()
+
+    async def team_sizes(self) -> dict[str, int]:
+        """How many people each team has."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(Person.team, func.count(col(Person.id))).group_by(Person.team)
+            )
+            return {team: count for team, count in result.all()}
+
+    async def add_all(self, people: Sequence[Person]) -> int:
+        """Insert or update people by platform identity, all in one transaction.
+
+        Returns:
+            How many were new.
+        """
+        created = 0
+        async with self._db.session() as session:
+            for incoming in people:
+                existing = (
+                    await session.exec(
+                        select(Person).where(
+                            Person.platform == incoming.platform,
+                            Person.platform_user_id == incoming.platform_user_id,
+                        )
+                    )
+                ).first()
+                if existing is None:
+                    session.add(incoming)
+                    created += 1
+                    continue
+                for field in (
+                    "email",
+                    "display_name",
+                    "team",
+                    "timezone",
+                    "locale",
+                    "region",
+                    "roles",
+                    "manages",
+                ):
+                    setattr(existing, field, getattr(incoming, field))
+                session.add(existing)
+        return created
+
+    async def set_paused_until(self, person_id: int, until: date | None) -> None:
+        """Pause check-ins until ``until`` (exclusive), or clear the pause."""
+        await self._update(person_id, paused_until=until)
+
+    async def set_opted_out(self, person_id: int, opted_out: bool) -> None:
+        """Opt a person out of (or back into) scheduled check-ins."""
+        await self._update(person_id, opted_out=opted_out)
+
+    async def set_undeliverable(self, person_id: int, undeliverable: bool) -> None:
+        """Mark a person the platform can no longer reach (or reachable again)."""
+        await self._update(person_id, undeliverable=undeliverable)
+
+    async def set_timezone(self, person_id: int, timezone: str) -> None:
+        """Record the timezone the platform profile gives."""
+        await self._update(person_id, timezone=timezone)
+
+    async def _update(self, person_id: int, **values: object) -> None:
+        async with self._db.session() as session:
+            person = await session.get(Person, person_id)
+            if person is None:
+                return
+            for name, value in values.items():
+                setattr(person, name, value)
+            session.add(person)
+
+    async def delete(self, person_id: int) -> None:
+        """Remove a person's identity (their check-in rows go with it)."""
+        async with self._db.session() as session:
+            await session.exec(delete(Person).where(col(Person.id) == person_id))
