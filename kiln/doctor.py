@@ -35,7 +35,7 @@ def check_database(settings: Settings) -> list[Finding]:
     try:
         engine = create_engine(driver_urls(settings.database_url)[1])
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = set(MigrationContext.configure(connection).get_current_heads())
         engine.dispose()
     except Exception as exc:
         return [

@@ -116,7 +116,8 @@ def upgrade_sync(url: str) -> None:
         with engine.begin() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            # "heads": features may add migrations on parallel branches off the same parent.
+            command.upgrade(config, "heads")
     finally:
         engine.dispose()
     logger.info("database schema is up to date")
