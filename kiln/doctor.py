@@ -43,13 +43,11 @@ def check_database(settings: Settings) -> list[Finding]:
                 False, f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}"
             )
         ]
-    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
-    if current != head:
+    heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
+    if current != heads:
+        state = ", ".join(sorted(current)) or "empty"
         return [
-            Finding(
-                False,
-                f"the database schema is out of date ({current or 'empty'}); run `kiln db upgrade`",
-            )
+            Finding(False, f"the database schema is out of date ({state}); run `kiln db upgrade`")
         ]
     return [Finding(True, "database reachable and up to date")]
 
