@@ -259,9 +259,18 @@ def report(
 ) -> None:
     """Weekly team mood (aggregates only; small groups are suppressed)."""
     with friendly_errors():
-        config = demo_module.demo_settings(demo_module.DEMO_DB) if demo_data else settings()
-        if demo_data and not demo_module.DEMO_DB.exists():
-            raise ConfigError("no demo database here yet; run `kiln demo` first")
+        config = settings()
+        if not demo_data and demo_module.nothing_but_the_demo(config):
+            # A new install that has only tried the demo: show its data rather than nothing.
+            sys.stderr.write(
+                f"kiln: no kiln database here yet, so this shows the made-up data from "
+                f"{demo_module.DEMO_DB} (run by `kiln demo`).\n"
+            )
+            demo_data = True
+        if demo_data:
+            if not demo_module.DEMO_DB.exists():
+                raise ConfigError("no demo database here yet; run `kiln demo` first")
+            config = demo_module.demo_settings(demo_module.DEMO_DB)
 
         async def go(runtime: Runtime) -> list[TeamTrend]:
             sizes = await runtime.services.people.team_sizes()

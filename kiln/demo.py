@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.engine import make_url
+
 from adapters.console import ConsoleAdapter
 from bot.settings import Settings, TeamSettings
 from kiln.runtime import Runtime, open_runtime
@@ -108,6 +110,16 @@ def demo_settings(db_path: Path) -> Settings:
             "housing": TeamSettings(),
             "finance": TeamSettings(),
         },
+    )
+
+
+def nothing_but_the_demo(settings: Settings) -> bool:
+    """True when the configured database is the default one, not yet made, and a demo ran here."""
+    default = Settings.model_fields["database_url"].default
+    return (
+        settings.database_url == default
+        and not Path(make_url(default).database or "").exists()
+        and DEMO_DB.exists()
     )
 
 

@@ -81,6 +81,16 @@ def test_report_on_the_demo_shows_means_and_suppresses_small_groups(
     assert suppressed and all(r.split(",")[3] == "" for r in suppressed)
 
 
+def test_report_after_only_the_demo_shows_the_demo_data_and_says_so(
+    demo_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    cwd, _ = demo_run
+    result = kiln(cwd, "report", "--team", "ward-7", "--weeks", "2")
+    assert result.returncode == 0, result.stderr
+    assert "made-up data from kiln-demo.db" in result.stderr
+    assert "ward-7 (18 people" in result.stdout
+
+
 def test_report_names_an_unknown_team(
     demo_run: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
