@@ -62,7 +62,8 @@ _INVISIBLE_RANGES: tuple[tuple[int, int], ...] = (
     (0xFE00, 0xFE0F),
     (0xFEFF, 0xFEFF),
     (0xFFA0, 0xFFA0),
-    (0xE0000, 0xE0FFF),
+    (0xE0000, 0xE007F),
+    (0xE0100, 0xE01EF),
 )
 # Apostrophe look-alikes are deleted outright so that "can't", "can’t" and
 # "cant" read the same; the patterns are written without apostrophes.
@@ -145,6 +146,17 @@ class _Compiled:
     rules: tuple[_Rule, ...]
 
 
+def _prepare(text: str) -> str:
+    """Every normalisation step except squeezing repeated letters."""
+    text = unicodedata.normalize("NFKC", text.translate(_TRANSLATION)).casefold()
+    # NFKC can produce new apostrophes or punctuation (fullwidth forms), so the
+    # table is applied again after it.
+    text = text.translate(_TRANSLATION)
+    text = _SYMBOL_RE.sub(r" \1 ", text)
+    text = " ".join(text.split())
+    return _DOTS_RE.sub(".", text)
+
+
 def normalise(text: str) -> str:
     """Returns the canonical form of a note that the patterns are written for.
 
@@ -157,14 +169,7 @@ def normalise(text: str) -> str:
         own tokens and single spaces. Runs of three or more of one letter are
         squeezed to two ("soooo" becomes "soo"); see :func:`reading_variants`.
     """
-    text = unicodedata.normalize("NFKC", text.translate(_TRANSLATION)).casefold()
-    # NFKC can produce new apostrophes or punctuation (fullwidth forms), so the
-    # table is applied again after it.
-    text = text.translate(_TRANSLATION)
-    text = _SYMBOL_RE.sub(r" \1 ", text)
-    text = _REPEAT_RE.sub(r"\1\1", text)
-    text = " ".join(text.split())
-    return _DOTS_RE.sub(".", text)
+    return _REPEAT_RE.sub(r"\1\1", _prepare(text))
 
 
 def reading_variants(text: str) -> tuple[str, ...]:
@@ -177,27 +182,12 @@ def reading_variants(text: str) -> tuple[str, ...]:
         text: The raw note.
 
     Returns:
-        One or two normalised strings.
+        One or two normalised strings, the two-letter reading first.
     """
-    doubled = normalise(text)
-    if not _has_long_run(text):
-        return (doubled,)
-    single = _REPEAT_RE.sub(r"\1", _squeeze_source(text))
-    return (doubled,) if single == doubled else (doubled, single)
-
-
-def _has_long_run(text: str) -> bool:
-    return _REPEAT_RE.search(text.casefold()) is not None
-
-
-def _squeeze_source(text: str) -> str:
-    # The same as normalise(), but without squeezing to two letters first, so
-    # that the caller can squeeze to one.
-    text = unicodedata.normalize("NFKC", text.translate(_TRANSLATION)).casefold()
-    text = text.translate(_TRANSLATION)
-    text = _SYMBOL_RE.sub(r" \1 ", text)
-    text = " ".join(text.split())
-    return _DOTS_RE.sub(".", text)
+    prepared = _prepare(text)
+    if _REPEAT_RE.search(prepared) is None:
+        return (prepared,)
+    return (_REPEAT_RE.sub(r"\1\1", prepared), _REPEAT_RE.sub(r"\1", prepared))
 
 
 def _expand_macros(pattern: str, macros: Mapping[str, str], where: str) -> str:
@@ -222,27 +212,32 @@ _NEVER = r"(?!x)x"
 _START = ". "
 
 
-def _entry_source(
+def _compile_entry(
     entry_id: str, patterns: Sequence[str], macros: Mapping[str, str], section: str
-) -> str:
+) -> re.Pattern[str]:
     """One entry's patterns as a single whole-token alternation, macros expanded."""
     where = f"{section} {entry_id}"
-    expanded: list[str] = []
-    for pattern in patterns:
-        source = _expand_macros(pattern, macros, where)
-        try:
-            compiled = re.compile(source)
-        except re.error as error:
-            raise PatternFileError(f"{where}: bad regex {pattern!r}: {error}") from error
-        if compiled.groups:
-            # Capturing groups cost time and would tempt code to depend on them.
-            raise PatternFileError(f"{where}: use (?:...) instead of capturing groups")
-        # Whole tokens only: "stress" must not match inside "stressful". The
-        # start of a token is guaranteed by the caller (see _Compiled), which
-        # keeps each alternative starting with a literal that the regex engine
-        # can reject in one comparison.
-        expanded.append(f"(?:{source})(?!\\S)")
-    return "|".join(expanded)
+    sources = [_expand_macros(pattern, macros, where) for pattern in patterns]
+    # Whole tokens only: "stress" must not match inside "stressful". The start
+    # of a token is guaranteed by the caller (see _Compiled), which keeps each
+    # alternative starting with a literal the regex engine can reject in one
+    # comparison.
+    joined = "|".join(f"(?:{source})(?!\\S)" for source in sources)
+    try:
+        compiled = re.compile(joined)
+    except re.error:
+        # Compiling each pattern alone is slow, so it is only done to name
+        # the culprit.
+        for pattern, source in zip(patterns, sources, strict=True):
+            try:
+                re.compile(source)
+            except re.error as error:
+                raise PatternFileError(f"{where}: bad regex {pattern!r}: {error}") from error
+        raise PatternFileError(f"{where}: patterns do not combine into one regex") from None
+    if compiled.groups:
+        # Capturing groups cost time and would tempt code to depend on them.
+        raise PatternFileError(f"{where}: use (?:...) instead of capturing groups")
+    return compiled
 
 
 def _as_str_list(value: object, where: str) -> list[str]:
@@ -388,8 +383,8 @@ class Detector:
             negatable = entry.get("negatable", False)
             if not isinstance(negatable, bool):
                 raise PatternFileError(f"{entry_id}: negatable must be true or false")
-            source = _entry_source(entry_id, patterns, macros, section)
-            rules.append(_Rule(entry_id, float(weight), negatable, re.compile(source)))
+            regex = _compile_entry(entry_id, patterns, macros, section)
+            rules.append(_Rule(entry_id, float(weight), negatable, regex))
         return _Compiled(_finder(rule.regex.pattern for rule in rules), tuple(rules))
 
     @staticmethod
@@ -403,7 +398,7 @@ class Detector:
             entry_id = Detector._checked_id(entry, "guard", seen)
             patterns = _as_str_list(entry.get("patterns"), f"guard {entry_id} patterns")
             suppresses = _as_str_list(entry.get("suppresses"), f"guard {entry_id} suppresses")
-            source = _entry_source(entry_id, patterns, macros, "guard")
+            source = _compile_entry(entry_id, patterns, macros, "guard").pattern
             for level in suppresses:
                 if level not in by_level:
                     raise PatternFileError(f"{entry_id}: cannot suppress {level!r}")
