@@ -200,6 +200,17 @@ async def seed(runtime: Runtime, today: date, seed_value: int = 7) -> Person:
     return sam
 
 
+def kiln_command() -> str:
+    """How the person ran kiln, so hints can be copied as they are (``.venv/bin/kiln``)."""
+    program = Path(sys.argv[0])
+    if program.name != "kiln":
+        return "kiln"
+    try:
+        return str(program.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(program)
+
+
 def reset_database(path: Path) -> None:
     """Remove a previous demo database and its WAL files."""
     for suffix in ("", "-wal", "-shm"):
@@ -232,7 +243,7 @@ async def run_demo(
         await console.finished.wait()
         out.write(
             f"\nThanks for trying kiln. The made-up team data is in {db_path}; see it with:\n"
-            f"  kiln report --demo --team ward-7\n"
+            f"  {kiln_command()} report --demo --team ward-7\n"
         )
         out.flush()
     finally:
