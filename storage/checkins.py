@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -37,7 +35,6 @@ class CheckinRepository:
         """
         if not due:
             return []
-        insert = sqlite_insert if self._db.is_sqlite else pg_insert
         rows = [
             {
                 "person_id": item.person_id,
@@ -53,7 +50,7 @@ class CheckinRepository:
             # Batches keep each statement well under SQLite's bound-parameter limit.
             for start in range(0, len(rows), 500):
                 statement = (
-                    insert(Checkin)
+                    self._db.insert(Checkin)
                     .values(rows[start : start + 500])
                     .on_conflict_do_nothing(index_elements=["person_id", "local_date"])
                     .returning(Checkin)

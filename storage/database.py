@@ -16,6 +16,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,6 +90,14 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    def insert(self, table: type[Any]) -> Any:
+        """An INSERT that supports ``on_conflict_do_nothing`` on this database's dialect.
+
+        Both SQLite and PostgreSQL spell "insert unless it exists" the same way in
+        SQLAlchemy, but through different dialect modules.
+        """
+        return (sqlite_insert if self.is_sqlite else pg_insert)(table)
 
     async def upgrade(self) -> None:
         """Apply every Alembic migration not yet applied (safe to call on each start)."""

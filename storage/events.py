@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from storage.database import Database
@@ -21,9 +19,8 @@ class EventLog:
 
     async def first_time(self, platform: str, event_id: str) -> bool:
         """Record the event; True the first time it is seen, False for a repeat."""
-        insert = sqlite_insert if self._db.is_sqlite else pg_insert
         statement = (
-            insert(ProcessedEvent)
+            self._db.insert(ProcessedEvent)
             .values(key=f"{platform}:{event_id}"[:200], received_at=utcnow())
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(col(ProcessedEvent.key))

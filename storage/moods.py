@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -31,9 +29,8 @@ class MoodRepository:
 
     async def record(self, pseudonym: str, team: str, local_date: date, score: int) -> bool:
         """Store a mood; False if this pseudonym already has one for the day."""
-        insert = sqlite_insert if self._db.is_sqlite else pg_insert
         statement = (
-            insert(Mood)
+            self._db.insert(Mood)
             .values(pseudonym=pseudonym, team=team, local_date=local_date, score=score)
             .on_conflict_do_nothing(index_elements=["pseudonym", "local_date"])
             .returning(col(Mood.id))
