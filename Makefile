@@ -27,7 +27,11 @@ $(STAMP): requirements.lock pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r bot storage adapters kiln -lll
+	@# bandit: print every finding of the full scan, then fail on HIGH severity only
+	@# (docs/SECURITY.md says why the low and medium ones are accepted).
+	$(BIN)/bandit -q -r bot storage adapters kiln --exit-zero -f custom \
+		--msg-template "{relpath}:{line} {test_id} {severity}/{confidence} {msg}"
+	$(BIN)/bandit -q -r bot storage adapters kiln --severity-level high
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -119,3 +119,55 @@ class ConsoleAdapter:
                 event_id, PLATFORM, self.user, name=name.lower(), args=tuple(args), **common
             )
         return MessageReceived(event_id, PLATFORM, self.user, text=text, **common)
+
+
+class ColleaguesConsole:
+    """The demo's made-up colleagues: what kiln sends them is printed, labelled by name.
+
+    It lets someone trying the demo see the whole support flow, such as the alert a
+    Wellbeing Warrior gets after they say yes, without a second chat window.
+    """
+
+    max_messages_per_second: float | None = None
+
+    def __init__(self, platform: str, stdout: TextIO | None = None) -> None:
+        self.platform = platform
+        self._stdout = stdout or sys.stdout
+        self._names: dict[str, str] = {}
+        self._refs = itertools.count(1)
+
+    def know(self, names: dict[str, str]) -> None:
+        """Learn who is who, so messages can be labelled with a name."""
+        self._names.update(names)
+
+    async def start(self, sink: EventSink) -> None:
+        """Colleagues never type in the demo."""
+
+    async def stop(self) -> None:
+        """Nothing to release."""
+
+    async def send_checkin(self, user: str, message: Message) -> str:
+        """Show a colleague's check-in."""
+        return self._show(user, message)
+
+    async def update_checkin(self, user: str, message_ref: str, message: Message) -> None:
+        """Show a colleague's updated check-in."""
+        self._show(user, message)
+
+    async def send_message(self, user: str, message: Message) -> str:
+        """Show a message to a colleague."""
+        return self._show(user, message)
+
+    async def send_alert(self, destination: str, message: Message) -> str:
+        """Show an alert to a volunteer or channel."""
+        return self._show(destination, message)
+
+    def _show(self, user: str, message: Message) -> str:
+        name = self._names.get(user, user)
+        lines = [f"  ┆ (sent to {name}, in their own chat)"]
+        lines += [f"  ┆ {line}" for line in message.text.splitlines()]
+        if message.buttons:
+            lines.append("  ┆ " + "  ".join(f"[{b.label}]" for b in message.all_buttons))
+        self._stdout.write("\n".join(lines) + "\n")
+        self._stdout.flush()
+        return f"{self.platform}-{next(self._refs)}"

@@ -75,6 +75,10 @@ class SlackAdapter:
                 "(HTTP mode) as well as the bot token, or kiln could never hear answers"
             )
         self.max_messages_per_second = max_messages_per_second
+        # slack_sdk logs each request and response body at DEBUG: replies and relayed
+        # messages hold people's words, which kiln never writes to a log (DESIGN §4).
+        sdk_logger = logging.getLogger("slack_sdk")
+        sdk_logger.setLevel(max(logging.INFO, sdk_logger.level))
         self._bot_token = bot_token
         self._app_token = app_token
         self._signing_secret = signing_secret

@@ -36,6 +36,7 @@ from adapters.slack_blocks import (
     unescape,
 )
 from adapters.slack_replies import button_press
+from adapters.slack_shape import looks_like_slack
 from bot.events import (
     ChoiceSelected,
     CommandReceived,
@@ -275,6 +276,14 @@ class HttpConnection:
     async def _handle(self, request: web.Request) -> web.Response:
         if request.headers.get("X-Slack-Retry-Num"):
             logger.debug("Slack retry #%s", request.headers["X-Slack-Retry-Num"])
+        try:
+            body = await request.text()
+        except UnicodeDecodeError:
+            body = ""  # Slack sends UTF-8; anything else is not from Slack
+        if not looks_like_slack(body, request.content_type):
+            # Not a shape Slack sends: refused before bolt or kiln read a field of it.
+            logger.warning("refused a request to /slack/events that is not shaped like Slack's")
+            return web.Response(status=400, text="not a Slack request")
         response = await self._app.async_dispatch(await to_bolt_request(request))
         if response.status == 401:
             logger.warning("refused a request with a bad or stale Slack signature")

@@ -32,6 +32,7 @@ from telegram.ext import (
 from adapters.telegram_calls import BotCalls, is_not_modified, keyboard, send
 from adapters.telegram_config import TelegramConfig, api_urls
 from adapters.telegram_events import PLATFORM, chat_id_for, message_ref, parse_ref, to_event
+from adapters.telegram_shape import ShapedQueue
 from bot.catalogue import Catalogue
 from bot.events import EventSink
 from bot.messages import Message
@@ -91,6 +92,8 @@ class TelegramAdapter:
             .token(config.token)
             .base_url(base_url)
             .base_file_url(base_file_url)
+            .read_timeout(config.read_timeout)
+            .update_queue(ShapedQueue())  # malformed updates never reach PTB's loop
             .job_queue(None)
             .build()
         )

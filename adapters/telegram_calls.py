@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import Message as TelegramMessage
 from telegram.error import (
@@ -22,6 +23,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 from telegram.warnings import PTBDeprecationWarning
 from tenacity import (
@@ -34,7 +36,7 @@ from tenacity import (
 )
 
 from bot.messages import Message
-from bot.ports import DeliveryError, RateLimited, Undeliverable
+from bot.ports import DeliveryError, DeliveryUncertain, RateLimited, Undeliverable
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,17 @@ def _transient(error: BaseException) -> bool:
     return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
 
 
+def maybe_delivered(error: BaseException) -> bool:
+    """True if the request may have reached Telegram although no answer came back.
+
+    A pool or connect timeout means nothing was sent; any other timeout (the answer
+    was late) or a garbled answer to a sent request means it may well have arrived.
+    """
+    if isinstance(error, TimedOut):
+        return not isinstance(error.__cause__, (httpx.PoolTimeout, httpx.ConnectTimeout))
+    return type(error) is TelegramError and "invalid server response" in error.message.lower()
+
+
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     logger.info(
@@ -95,8 +108,12 @@ class BotCalls:
         self._attempts = attempts
         self._backoff = backoff
 
-    async def __call__(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def __call__(self, call: Callable[[], Awaitable[T]], *, repeatable: bool = True) -> T:
         """Run ``call``; retry network errors with exponential backoff and jitter.
+
+        ``repeatable=False`` is for calls that must not happen twice (sending a message):
+        one that may have reached Telegram is never retried, but raised as
+        ``DeliveryUncertain`` for the caller to treat as probably delivered.
 
         Raises:
             RateLimited: Telegram asked us to wait (RetryAfter).
@@ -107,7 +124,9 @@ class BotCalls:
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=self._backoff, max=self._backoff * 16)
             + wait_random(0, self._backoff),
-            retry=retry_if_exception(_transient),
+            retry=retry_if_exception(
+                lambda error: _transient(error) and (repeatable or not maybe_delivered(error))
+            ),
             before_sleep=_log_retry,
             reraise=True,
         )
@@ -130,10 +149,16 @@ class BotCalls:
             # PTB's own message may quote the token; never pass it on.
             raise DeliveryError("telegram no longer accepts the bot token") from invalid
         except NetworkError as network:
+            if not repeatable and maybe_delivered(network):
+                raise DeliveryUncertain(
+                    f"telegram did not answer in time ({type(network).__name__})"
+                ) from network
             raise DeliveryError(
                 f"telegram unreachable after {self._attempts} tries ({type(network).__name__})"
             ) from network
         except TelegramError as other:
+            if not repeatable and maybe_delivered(other):
+                raise DeliveryUncertain("telegram's answer could not be read") from other
             raise DeliveryError(f"telegram error: {type(other).__name__}") from other
 
 
@@ -146,11 +171,15 @@ async def send(calls: BotCalls, bot: Bot, chat_id: int | str, message: Message) 
     markup = keyboard(message)
     attachment = message.attachment
     if attachment is None:
-        return await calls(lambda: bot.send_message(chat_id, message.text, reply_markup=markup))
+        return await calls(
+            lambda: bot.send_message(chat_id, message.text, reply_markup=markup), repeatable=False
+        )
     first: TelegramMessage | None = None
     caption: str | None = message.text or None
     if len(message.text) > CAPTION_LIMIT:
-        first = await calls(lambda: bot.send_message(chat_id, message.text, reply_markup=markup))
+        first = await calls(
+            lambda: bot.send_message(chat_id, message.text, reply_markup=markup), repeatable=False
+        )
         caption, markup = None, None
     if attachment.mime_type.startswith("image/"):
         sent = await calls(
@@ -160,7 +189,8 @@ async def send(calls: BotCalls, bot: Bot, chat_id: int | str, message: Message) 
                 caption=caption,
                 reply_markup=markup,
                 filename=attachment.filename,
-            )
+            ),
+            repeatable=False,
         )
     else:
         sent = await calls(
@@ -170,6 +200,7 @@ async def send(calls: BotCalls, bot: Bot, chat_id: int | str, message: Message) 
                 caption=caption,
                 reply_markup=markup,
                 filename=attachment.filename,
-            )
+            ),
+            repeatable=False,
         )
     return first or sent

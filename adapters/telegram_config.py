@@ -55,6 +55,8 @@ class TelegramConfig:
         poll_timeout: Seconds a getUpdates long poll may wait.
         network_attempts: Tries per API call on network errors.
         backoff: First wait between those tries, in seconds (it doubles, with jitter).
+        read_timeout: Seconds to wait for the Bot API's answer to a call. A send whose
+            answer is late is taken as probably delivered, never sent again.
     """
 
     token: str
@@ -65,6 +67,7 @@ class TelegramConfig:
     poll_timeout: float = 10.0
     network_attempts: int = 4
     backoff: float = 0.5
+    read_timeout: float = 10.0
 
     def __repr__(self) -> str:
         # Never show the token (or the webhook secret) in a traceback or log.

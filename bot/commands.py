@@ -10,8 +10,10 @@ from bot.conversation import CheckinConversation
 from bot.messages import Message
 from bot.services import Services
 from bot.support import SupportDesk
+from bot.teammood import dashboard_link, is_manager, team_mood
 from bot.trend import my_trend
 from storage.models import Person, row_id
+from storage.volunteers import VOLUNTEER_ROLE, has_role
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ class Commands:
             "mytrend": self._mytrend,
             "help": self._help,
             "start": self._help,
+            "teammood": self._teammood,
+            "dashboard": self._dashboard,
         }
 
     @property
@@ -136,4 +140,15 @@ class Commands:
         await self._services.reply(person, await my_trend(self._services, person))
 
     async def _help(self, person: Person, _args: tuple[str, ...]) -> None:
-        await self._reply(person, self._services.text(person, "commands.help"))
+        text = self._services.text(person, "commands.help")
+        if is_manager(person):
+            text = f"{text}\n\n{self._services.text(person, 'manager.help')}"
+        if has_role(person, VOLUNTEER_ROLE):
+            text = f"{text}\n\n{self._services.text(person, 'cases.help')}"
+        await self._reply(person, text)
+
+    async def _teammood(self, person: Person, _args: tuple[str, ...]) -> None:
+        await self._services.reply(person, await team_mood(self._services, person))
+
+    async def _dashboard(self, person: Person, _args: tuple[str, ...]) -> None:
+        await self._services.reply(person, await dashboard_link(self._services, person))

@@ -8,10 +8,12 @@ from datetime import date, timedelta
 from bot.choices import Action, Choice
 from bot.delivery import NoAdapter
 from bot.messages import Button, Message
-from bot.ports import DeliveryError, Undeliverable
+from bot.mood_signals import WINDOW_DAYS, trend_calls_for_offer
+from bot.ports import DeliveryError, DeliveryUncertain, Undeliverable
 from bot.services import Services
-from bot.support import SupportDesk
-from storage.models import Checkin, Person, row_id
+from bot.support import SupportDesk, SupportReason
+from storage.checkins import SendAttempt
+from storage.models import Checkin, Person, row_id, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,12 @@ class CheckinConversation:
 
     async def send(self, person: Person, checkin: Checkin, intro: str = "") -> bool:
         """Deliver a check-in and record the attempt; True if it was delivered."""
+        attempt = await self.deliver(person, checkin, intro)
+        await self._services.checkins.record_attempts([attempt])
+        return attempt.sent
+
+    async def deliver(self, person: Person, checkin: Checkin, intro: str = "") -> SendAttempt:
+        """Send a check-in; the caller records the attempt (the fan-out does so in batches)."""
         checkin_id = row_id(checkin)
         message = self.checkin_message(person, checkin, intro)
         try:
@@ -67,20 +75,21 @@ class CheckinConversation:
                 person.platform, person.platform_user_id, message
             )
         except Undeliverable as gone:
-            await self._services.checkins.record_attempt(checkin_id, sent=False, message_ref=None)
             await self._services.mark_undeliverable(person, gone.reason)
-            return False
+            return SendAttempt(checkin_id, sent=False)
+        except DeliveryUncertain as unknown:
+            # A send whose answer was lost almost always arrived: counted as sent and
+            # never sent twice (docs/SECURITY.md, "Exactly once").
+            logger.warning("check-in #%s probably delivered (%s)", checkin_id, unknown)
+            return SendAttempt(checkin_id, sent=True, sent_at=utcnow())
         except (DeliveryError, NoAdapter, OSError) as failure:
-            await self._services.checkins.record_attempt(checkin_id, sent=False, message_ref=None)
             logger.warning("check-in #%s not delivered yet: %s", checkin_id, failure)
-            return False
-        await self._services.checkins.record_attempt(checkin_id, sent=True, message_ref=ref)
-        return True
+            return SendAttempt(checkin_id, sent=False)
+        return SendAttempt(checkin_id, sent=True, message_ref=ref, sent_at=utcnow())
 
     async def on_choice(self, person: Person, choice: Choice, message_ref: str | None) -> None:
         """A button on a check-in or its follow-up was pressed."""
-        if choice.action in (Action.OFFER_YES, Action.OFFER_NO):
-            await self._support.answer_offer(person, choice.action is Action.OFFER_YES)
+        if await self._support.on_choice(person, choice):
             return
         if choice.action is Action.TALK:
             await self._support.show_crisis_lines_and_offer(person)
@@ -160,12 +169,22 @@ class CheckinConversation:
             text(person, "buttons.no_thanks"), Choice(Action.NO_NOTE, checkin.id).encode()
         )
         if score <= LOW_MOOD_MAX:
-            buttons = (*self._support.offer_buttons(person), (no_thanks,))
+            buttons = (*self._support.offer_buttons(person, SupportReason.LOW_MOOD), (no_thanks,))
             await services.reply(person, Message(text(person, "checkin.low_reply"), buttons))
+        elif await self._trend_calls_for_offer(person, checkin.local_date, score):
+            buttons = (*self._support.offer_buttons(person, SupportReason.TREND), (no_thanks,))
+            await services.reply(person, Message(text(person, "routing.trend_offer"), buttons))
         else:
             await services.reply(
                 person, Message(text(person, "checkin.note_prompt"), ((no_thanks,),))
             )
+
+    async def _trend_calls_for_offer(self, person: Person, day: date, score: int) -> bool:
+        """Three lows in a row, or 2+ below the person's own 14-day mean (DESIGN §3)."""
+        services = self._services
+        since = day - timedelta(days=WINDOW_DAYS)
+        history = await services.moods.history(services.pseudonym(person), since)
+        return trend_calls_for_offer(history, day, score)
 
     async def on_note(self, person: Person, checkin: Checkin, note: str) -> None:
         """The optional note: screened for crisis and distress in memory, then let go.
@@ -178,6 +197,12 @@ class CheckinConversation:
         if await self._support.screen(person, note):
             return
         score = await services.moods.on_day(services.pseudonym(person), checkin.local_date)
+        offered = score is not None and (
+            score <= LOW_MOOD_MAX
+            or await self._trend_calls_for_offer(person, checkin.local_date, score)
+        )
+        # Held in memory only, so the person may choose to share it with a volunteer.
+        await self._support.after_note(person, note, offered=offered)
         key = (
             "checkin.note_thanks_low"
             if score is not None and score <= LOW_MOOD_MAX

@@ -8,15 +8,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.conversation import CheckinConversation
+from bot.sendlog import SendLog
 from bot.services import Services
 from storage.checkins import DueCheckin
 from storage.models import Checkin, Person, row_id
 
 logger = logging.getLogger(__name__)
 
-#: An unsent check-in is retried after this long, up to MAX_SEND_ATTEMPTS times.
+#: An unsent check-in is retried after this long (the default of checkin.retry_after_seconds),
+#: up to MAX_SEND_ATTEMPTS times.
 RETRY_AFTER = timedelta(minutes=2)
 MAX_SEND_ATTEMPTS = 5
+#: Check-in rows claimed at once: a few seconds of sending at platform pace.
+CLAIM_CHUNK = 200
 
 
 class FanOut:
@@ -50,11 +54,32 @@ class FanOut:
         """
         people = await self._services.people.schedulable()
         due = self.due(people, now)
-        claimed = await self._services.checkins.claim(due, now)
+        retry_after = timedelta(seconds=self._services.settings.checkin.retry_after_seconds)
         retries = await self._services.checkins.claim_retries(
-            due, now, RETRY_AFTER, MAX_SEND_ATTEMPTS
+            due, now, retry_after, MAX_SEND_ATTEMPTS
         )
-        return await self.send_all(people, [*claimed, *retries])
+        delivered = await self.send_all(people, retries)
+        return delivered + await self.claim_and_send(people, due, now)
+
+    async def claim_and_send(
+        self, people: Sequence[Person], due: Sequence[DueCheckin], now: datetime
+    ) -> int:
+        """Claim check-in rows a chunk at a time, sending each chunk before the next.
+
+        A worker that dies mid-fan-out leaves at most one chunk claimed but unsent (sent
+        again after RETRY_AFTER); the next leader claims and sends the rest at once.
+        Each chunk's claim is stamped with the time it was made, the start of its lease.
+        """
+        clock = self._services.clock
+        started = clock()
+        delivered = 0
+        for start in range(0, len(due), CLAIM_CHUNK):
+            claimed_at = now + (clock() - started)
+            claimed = await self._services.checkins.claim(
+                due[start : start + CLAIM_CHUNK], claimed_at
+            )
+            delivered += await self.send_all(people, claimed)
+        return delivered
 
     async def send_now(self, team: str | None, now: datetime) -> int:
         """`kiln checkin now`: everyone in scope without a check-in today, whatever the hour."""
@@ -65,15 +90,16 @@ class FanOut:
             day = services.calendar.local_date(person.team, person.timezone, now)
             if person.paused_until is None or day >= person.paused_until:
                 due.append(DueCheckin(row_id(person), day))
-        claimed = await services.checkins.claim(due, now)
-        return await self.send_all(people, claimed)
+        return await self.claim_and_send(people, due, now)
 
     async def send_all(self, people: Sequence[Person], checkins: Sequence[Checkin]) -> int:
         """Send claimed check-ins with bounded concurrency and per-platform pacing."""
         if not checkins:
             return 0
         by_id = {person.id: person for person in people}
-        limit = asyncio.Semaphore(self._services.settings.checkin.fanout_concurrency)
+        concurrency = self._services.settings.checkin.fanout_concurrency
+        limit = asyncio.Semaphore(concurrency)
+        log = SendLog(self._services.checkins, max_pending=concurrency)
 
         async def deliver(checkin: Checkin) -> bool:
             person = by_id.get(checkin.person_id)
@@ -81,9 +107,25 @@ class FanOut:
                 return False
             async with limit:
                 await self._services.delivery.paced(person.platform)
-                return await self._conversation.send(person, checkin)
+                checkins = self._services.checkins
+                # Written before the platform is called: after a crash this send counts
+                # as "maybe delivered" and is never repeated (docs/SECURITY.md).
+                if not await checkins.begin_send(row_id(checkin), self._services.clock()):
+                    return False  # another worker has begun it, or it has gone
+                try:
+                    attempt = await self._conversation.deliver(person, checkin)
+                except asyncio.CancelledError:
+                    raise  # stopped mid-send: it may have arrived, so it stays "maybe delivered"
+                except BaseException:
+                    await checkins.abandon_send(row_id(checkin))  # it failed; send again later
+                    raise
+                await log.add(attempt)
+                return attempt.sent
 
-        results = await asyncio.gather(*(deliver(checkin) for checkin in checkins))
+        try:
+            results = await asyncio.gather(*(deliver(checkin) for checkin in checkins))
+        finally:
+            await log.close()
         delivered = sum(results)
         logger.info("fan-out: %d of %d check-ins delivered", delivered, len(checkins))
         return delivered

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.ports import RateLimited, Undeliverable
+from bot.ports import DeliveryUncertain, RateLimited, Undeliverable
 from bot.services import Services
 from bot.support_kinds import Outgoing
 from storage.outbox import OutboxRepository, as_utc
@@ -108,6 +108,15 @@ class Outbox:
             wait = max(timedelta(seconds=limited.retry_after), backoff(item.attempts, 0.5))
             await self._retry(item, now, "RateLimited", now + wait)
             return False
+        except DeliveryUncertain:
+            # The platform may well have shown it: sending again could alert twice. If it
+            # never arrived, nothing is lost: an unclaimed alert times out and the next
+            # volunteer is asked (docs/SECURITY.md, "Exactly once").
+            logger.warning(
+                "outbox row #%s (%s) probably delivered; not resending", item_id, item.kind
+            )
+            await self._repo.sent(item_id, self._services.clock())
+            return True
         except Exception as failure:
             # Any failure of the platform (down, timing out, refusing) is retried later.
             await self._retry(item, now, type(failure).__name__)

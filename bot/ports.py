@@ -20,6 +20,15 @@ class RateLimited(DeliveryError):
         self.retry_after = retry_after
 
 
+class DeliveryUncertain(DeliveryError):
+    """The platform may have received the message, but no usable answer came back.
+
+    A read timeout after the request went out, or a garbled reply: the message may
+    well have arrived. Sending it again could show it twice, so callers treat it as
+    probably delivered (see docs/SECURITY.md, "Exactly once").
+    """
+
+
 class Undeliverable(DeliveryError):
     """The person can no longer be reached (left, blocked the bot, deactivated)."""
 

@@ -23,6 +23,18 @@ OPTIONAL_COLUMNS = (
 )
 PLATFORMS = frozenset({"slack", "telegram", "console"})
 ROLES = frozenset({"staff", "volunteer", "manager"})
+#: The longest value each column may hold (the database's column sizes).
+MAX_LENGTHS = {
+    "platform_user_id": 128,
+    "email": 254,
+    "display_name": 200,
+    "team": 100,
+    "timezone": 64,
+    "locale": 16,
+    "region": 16,
+    "roles": 100,
+    "manages": 1000,
+}
 
 
 class RosterError(ValueError):
@@ -42,15 +54,27 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+def _show(value: str) -> str:
+    """A value quoted on one line, however odd (newlines, control characters, huge)."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:57]}…"
+
+
 def _row_to_person(row: dict[str, str], line: int, defaults: RosterDefaults) -> Person:
     def fail(column: str, problem: str) -> RosterError:
         return RosterError(f"line {line}, column '{column}': {problem}")
 
     value = {key: (row.get(key) or "").strip() for key in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)}
+    for column, limit in MAX_LENGTHS.items():
+        if len(value[column]) > limit:
+            raise fail(column, f"is longer than {limit} characters")
+    for column, text in value.items():
+        if any(ord(char) < 32 for char in text):
+            raise fail(column, f"{_show(text)} has a line break or control character in it")
     platform = value["platform"].lower()
     if platform not in PLATFORMS:
         raise fail(
-            "platform", f"'{value['platform']}' is not one of {', '.join(sorted(PLATFORMS))}"
+            "platform", f"{_show(value['platform'])} is not one of {', '.join(sorted(PLATFORMS))}"
         )
     if not value["platform_user_id"] and not (platform == "slack" and value["email"]):
         hint = " (on Slack an email column may stand in)" if platform == "slack" else ""
@@ -62,20 +86,22 @@ def _row_to_person(row: dict[str, str], line: int, defaults: RosterDefaults) -> 
         try:
             ZoneInfo(value["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
-            raise fail("timezone", f"unknown timezone '{value['timezone']}'") from None
+            raise fail("timezone", f"unknown timezone {_show(value['timezone'])}") from None
     locale = value["locale"] or defaults.locale
     if locale not in defaults.locales:
         raise fail(
             "locale",
-            f"'{locale}' has no messages; use one of {', '.join(sorted(defaults.locales))}",
+            f"{_show(locale)} has no messages; use one of {', '.join(sorted(defaults.locales))}",
         )
     region = value["region"] or defaults.region
     if not is_known_region(region):
-        raise fail("region", f"unknown region '{region}' (use a code like UK, UK-WLS, IE, US-CA)")
+        raise fail(
+            "region", f"unknown region {_show(region)} (use a code like UK, UK-WLS, IE, US-CA)"
+        )
     roles = _split(value["roles"].lower()) or ["staff"]
     unknown = sorted(set(roles) - ROLES)
     if unknown:
-        raise fail("roles", f"unknown role '{unknown[0]}' (use staff, volunteer, manager)")
+        raise fail("roles", f"unknown role {_show(unknown[0])} (use staff, volunteer, manager)")
     manages = _split(value["manages"])
     if manages and "manager" not in roles:
         raise fail("manages", "only people with the manager role can manage teams")
@@ -102,6 +128,14 @@ def parse_roster(text: str, defaults: RosterDefaults | None = None) -> list[Pers
     """
     defaults = defaults or RosterDefaults()
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _parse_rows(reader, defaults)
+    except csv.Error as broken:
+        # e.g. a field over the csv module's size limit, or a stray NUL byte.
+        raise RosterError(f"line {reader.line_num}: not valid CSV ({broken})") from None
+
+
+def _parse_rows(reader: csv.DictReader[str], defaults: RosterDefaults) -> list[Person]:
     columns = [name.strip() for name in reader.fieldnames or []]
     reader.fieldnames = columns
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
@@ -111,7 +145,7 @@ def parse_roster(text: str, defaults: RosterDefaults | None = None) -> list[Pers
         raise RosterError("line 1: missing column 'platform_user_id'")
     unknown = [name for name in columns if name not in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)]
     if unknown:
-        raise RosterError(f"line 1: unknown column '{unknown[0]}'")
+        raise RosterError(f"line 1: unknown column {_show(unknown[0])}")
     people: list[Person] = []
     seen: dict[tuple[str, str], int] = {}
     for row in reader:

@@ -11,10 +11,12 @@ from bot.catalogue import Catalogue
 from bot.crisis import CrisisDirectory, CrisisLine
 from bot.delivery import Deliverer, NoAdapter
 from bot.messages import Message
+from bot.personal_data import PersonalDataRegistry, standard_registry
 from bot.ports import DeliveryError, Undeliverable
 from bot.pseudonym import Pseudonymizer
 from bot.settings import Settings
 from bot.workdays import CheckinCalendar
+from storage.audit import AuditLog
 from storage.checkins import CheckinRepository
 from storage.database import Database
 from storage.events import EventLog
@@ -43,6 +45,10 @@ class Services:
     events: EventLog
     delivery: Deliverer
     clock: Clock
+    #: Who viewed, exported, erased or revealed what: ``await services.audit.record(...)``.
+    audit: AuditLog
+    #: What each module holds about a person, for export, erasure and retention.
+    personal_data: PersonalDataRegistry
 
     @classmethod
     def build(
@@ -63,6 +69,10 @@ class Services:
             ]
             for region, lines in settings.crisis_lines.items()
         }
+        people = PeopleRepository(db)
+        checkins = CheckinRepository(db)
+        moods = MoodRepository(db)
+        audit = AuditLog(db, clock)
         return cls(
             settings=settings,
             db=db,
@@ -70,12 +80,16 @@ class Services:
             crisis=CrisisDirectory.load(custom_lines),
             calendar=CheckinCalendar(settings),
             pseudonymize=Pseudonymizer(pepper),
-            people=PeopleRepository(db),
-            checkins=CheckinRepository(db),
-            moods=MoodRepository(db),
+            people=people,
+            checkins=checkins,
+            moods=moods,
             events=EventLog(db),
             delivery=delivery,
             clock=clock,
+            audit=audit,
+            personal_data=standard_registry(
+                people, checkins, moods, audit, settings.retention_days
+            ),
         )
 
     def text(self, person: Person, key: str, **values: object) -> str:

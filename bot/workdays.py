@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -57,6 +57,16 @@ def _holidays(country: str, subdivision: str | None, year: int) -> frozenset[dt.
     return frozenset(calendar.keys())
 
 
+@lru_cache(maxsize=1024)
+def known_timezone(name: str) -> bool:
+    """True if ``name`` is an IANA timezone this machine knows."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def is_public_holiday(region: str, day: dt.date) -> bool:
     """True if ``day`` is a public holiday in the region."""
     country, subdivision = region_parts(region)
@@ -83,8 +93,14 @@ class CheckinCalendar:
         )
 
     def timezone(self, team: str, person_timezone: str | None) -> ZoneInfo:
-        """The person's own timezone, else their team's, else the default."""
-        return ZoneInfo(person_timezone or self.schedule(team).timezone)
+        """The person's own timezone, else their team's, else the default.
+
+        A stored name this machine's timezone data does not know (a platform profile
+        may name a zone newer than it) falls back to the team's, rather than failing.
+        """
+        if person_timezone and known_timezone(person_timezone):
+            return ZoneInfo(person_timezone)
+        return ZoneInfo(self.schedule(team).timezone)
 
     def local_date(self, team: str, person_timezone: str | None, now: dt.datetime) -> dt.date:
         """The person's local calendar date at ``now``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,9 +13,10 @@ from alembic.script import ScriptDirectory
 from rich.console import Console
 from sqlalchemy import create_engine
 
+from adapters import slack_checks
 from bot.settings import ConfigError, Settings, load_settings
 from bot.workdays import CheckinCalendar
-from storage.database import alembic_config, driver_urls
+from storage.database import alembic_config, connection_problem, driver_urls
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,8 @@ def check_database(settings: Settings) -> list[Finding]:
             current = set(MigrationContext.configure(connection).get_current_heads())
         engine.dispose()
     except Exception as exc:
-        return [
-            Finding(
-                False, f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-            )
-        ]
+        # connection_problem masks the password, whatever the driver's message says.
+        return [Finding(False, connection_problem(settings.database_url, exc))]
     heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
     if current != heads:
         state = ", ".join(sorted(current)) or "empty"
@@ -92,6 +91,24 @@ def check_platforms(settings: Settings) -> list[Finding]:
     return findings
 
 
+def check_slack(settings: Settings) -> list[Finding]:
+    """Does Slack accept the bot token (``auth.test``), with the scopes kiln needs?"""
+    if settings.slack_bot_token is None:
+        return []
+    secret = settings.slack_signing_secret
+    results = asyncio.run(
+        slack_checks.check_slack(
+            settings.slack_bot_token.get_secret_value(),
+            app_token=settings.slack_app_token.get_secret_value()
+            if settings.slack_app_token
+            else None,
+            signing_secret=secret.get_secret_value() if secret else None,
+            api_url=settings.slack_api_url,
+        )
+    )
+    return [Finding(ok, text) for ok, text in results]
+
+
 def check_schedule(settings: Settings) -> list[Finding]:
     """Describe each configured team's schedule."""
     calendar = CheckinCalendar(settings)
@@ -125,7 +142,7 @@ def run_checks(config: Path | None, console: Console) -> int:
         console.print(f"[red]✗[/red] settings: {problem}", highlight=False)
         return 1
     findings = [Finding(True, "settings are valid")]
-    for check in (check_database, check_pepper, check_platforms, check_schedule):
+    for check in (check_database, check_pepper, check_platforms, check_slack, check_schedule):
         findings.extend(check(settings))
     for finding in findings:
         mark = "[green]✓[/green]" if finding.ok else "[red]✗[/red]"

@@ -6,11 +6,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, bindparam, delete, or_, update
 from sqlmodel import col, select
 
 from storage.database import Database
 from storage.models import Checkin, utcnow
+
+#: ``message_ref`` of a check-in whose send has begun and whose outcome is not recorded
+#: yet. Written before the platform is called, so that after a crash the send counts as
+#: "maybe delivered" and is never repeated (docs/SECURITY.md, "Exactly once").
+IN_FLIGHT = "kiln:in-flight"
+
+
+@dataclass(frozen=True)
+class SendAttempt:
+    """The outcome of one attempt to send a check-in."""
+
+    checkin_id: int
+    sent: bool
+    message_ref: str | None = None
+    #: When the platform accepted it (only for sent ones).
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -76,18 +92,32 @@ class CheckinRepository:
             return []
         wanted = {(item.person_id, item.local_date) for item in due}
         cutoff = now - retry_after
+        days = {day for _, day in wanted}
         async with self._db.session() as session:
+            # A send begun long ago with no outcome: its worker died mid-send. It may
+            # well have arrived, so it counts as sent and is never repeated.
+            await session.exec(
+                update(Checkin)
+                .where(
+                    col(Checkin.message_ref) == IN_FLIGHT,
+                    col(Checkin.sent_at).is_(None),
+                    col(Checkin.last_attempt_at) < cutoff,
+                    col(Checkin.local_date).in_(days),
+                )
+                .values(sent_at=col(Checkin.last_attempt_at), message_ref=None)
+            )
             stale = (
                 await session.exec(
                     select(Checkin).where(
                         col(Checkin.sent_at).is_(None),
+                        col(Checkin.message_ref).is_(None),
                         col(Checkin.closed_at).is_(None),
                         col(Checkin.send_attempts) < max_attempts,
                         or_(
                             col(Checkin.last_attempt_at).is_(None),
                             col(Checkin.last_attempt_at) < cutoff,
                         ),
-                        col(Checkin.local_date).in_({day for _, day in wanted}),
+                        col(Checkin.local_date).in_(days),
                     )
                 )
             ).all()
@@ -102,6 +132,7 @@ class CheckinRepository:
                             col(Checkin.id) == row.id,
                             col(Checkin.last_attempt_at) == row.last_attempt_at,
                             col(Checkin.sent_at).is_(None),
+                            col(Checkin.message_ref).is_(None),
                         )
                     )
                     .values(last_attempt_at=now)
@@ -148,6 +179,69 @@ class CheckinRepository:
                 row.message_ref = message_ref
             session.add(row)
 
+    async def begin_send(self, checkin_id: int, now: datetime) -> bool:
+        """Mark a check-in as being sent now, before calling the platform.
+
+        Returns:
+            False if it was sent already or another sender has begun: do not send.
+        """
+        async with self._db.session() as session:
+            result = await session.exec(
+                update(Checkin)
+                .where(
+                    col(Checkin.id) == checkin_id,
+                    col(Checkin.sent_at).is_(None),
+                    col(Checkin.message_ref).is_(None),
+                )
+                .values(message_ref=IN_FLIGHT, last_attempt_at=now)
+            )
+            return bool(result.rowcount == 1)
+
+    async def abandon_send(self, checkin_id: int) -> None:
+        """Undo :meth:`begin_send` when the send certainly failed before any outcome."""
+        async with self._db.session() as session:
+            await session.exec(
+                update(Checkin)
+                .where(col(Checkin.id) == checkin_id, col(Checkin.message_ref) == IN_FLIGHT)
+                .values(message_ref=None)
+            )
+
+    async def record_attempts(self, attempts: Sequence[SendAttempt]) -> None:
+        """Count many send attempts in one transaction (the fan-out's group commit).
+
+        One executemany per outcome instead of a transaction per check-in: during a
+        fan-out of thousands, the database round trips were kiln's main cost.
+        """
+        if not attempts:
+            return
+        table = Checkin.__table__  # type: ignore[attr-defined]
+        sent = [
+            {"cid": a.checkin_id, "at": a.sent_at or utcnow(), "ref": a.message_ref}
+            for a in attempts
+            if a.sent
+        ]
+        failed = [{"cid": a.checkin_id} for a in attempts if not a.sent]
+        async with self._db.session() as session:
+            connection = await session.connection()
+            if sent:
+                await connection.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("cid"))
+                    .values(
+                        send_attempts=table.c.send_attempts + 1,
+                        sent_at=bindparam("at"),
+                        message_ref=bindparam("ref"),
+                    ),
+                    sent,
+                )
+            if failed:
+                await connection.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("cid"))
+                    .values(send_attempts=table.c.send_attempts + 1, message_ref=None),
+                    failed,
+                )
+
     async def close(
         self, checkin_id: int, now: datetime, note_open_until: datetime | None = None
     ) -> bool:
@@ -178,3 +272,25 @@ class CheckinRepository:
         async with self._db.session() as session:
             result = await session.exec(select(Checkin).where(Checkin.local_date == local_date))
             return len(result.all())
+
+    async def of_person(self, person_id: int) -> Sequence[Checkin]:
+        """Every check-in row of one person, oldest first (for their data export)."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(Checkin)
+                .where(Checkin.person_id == person_id)
+                .order_by(col(Checkin.local_date))
+            )
+            return result.all()
+
+    async def forget_person(self, person_id: int) -> int:
+        """Delete every check-in row of one person (erasure); returns how many went."""
+        async with self._db.session() as session:
+            result = await session.exec(delete(Checkin).where(col(Checkin.person_id) == person_id))
+            return int(result.rowcount)
+
+    async def purge_before(self, cutoff: date) -> int:
+        """Delete check-in rows for days before ``cutoff`` (retention); returns how many."""
+        async with self._db.session() as session:
+            result = await session.exec(delete(Checkin).where(col(Checkin.local_date) < cutoff))
+            return int(result.rowcount)

@@ -15,20 +15,63 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: PostgreSQL advisory lock keys held while migrating: "kiln", then 0 (storage/locks.py uses 1).
+MIGRATION_LOCK = {"a": 0x6B696C6E, "b": 0}
 
 
 class DatabaseUrlError(ValueError):
     """The database URL names a database kiln cannot use."""
+
+
+class DatabaseUnavailable(ConnectionError):
+    """The database cannot be reached or refused the connection; the message is safe to show."""
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages and logs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(not a database URL)"
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True if ``error`` means the database could not be reached (down, restarting, gone)."""
+    if isinstance(error, DatabaseUnavailable | InterfaceError):
+        return True
+    if isinstance(error, OperationalError):
+        # SQLite's "database is locked" is busy, not down; the rest are connection trouble.
+        return "locked" not in str(error.orig).lower()
+    return isinstance(error, ConnectionError)
+
+
+def connection_problem(url: str, error: BaseException) -> str:
+    """One line saying why the database could not be used, never its password.
+
+    Drivers' messages name the host, port and user, not the password; it is masked
+    here all the same, in case a driver ever quotes the URL it was given.
+    """
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    reason = lines[0].strip() if lines else type(cause).__name__
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        reason = reason.replace(str(password), "***")
+    return f"cannot use the database at {safe_url(url)}: {reason}"
 
 
 def driver_urls(url: str) -> tuple[str, str]:
@@ -42,8 +85,12 @@ def driver_urls(url: str) -> tuple[str, str]:
     """
     try:
         parsed = make_url(url)
-    except Exception as exc:
-        raise DatabaseUrlError(f"not a database URL: {exc}") from exc
+    except Exception:
+        # Never quote the URL: it may hold a password.
+        raise DatabaseUrlError(
+            "KILN_DATABASE_URL is not a database URL "
+            "(use sqlite:///path/kiln.db or postgresql://user:password@host/name)"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return (
@@ -78,7 +125,10 @@ class Database:
         self.url = url
         self._async_url, self._sync_url = driver_urls(url)
         self.is_sqlite = is_sqlite(url)
-        self.engine: AsyncEngine = create_async_engine(self._async_url, pool_pre_ping=True)
+        # hide_parameters: an error's text must never carry the values of a row (names, ids).
+        self.engine: AsyncEngine = create_async_engine(
+            self._async_url, pool_pre_ping=True, hide_parameters=True
+        )
         if self.is_sqlite:
             _enable_sqlite_pragmas(self.engine.sync_engine)
         self._sessions = async_sessionmaker(
@@ -119,11 +169,19 @@ def alembic_config(url: str) -> Config:
 def upgrade_sync(url: str) -> None:
     """Apply migrations with a short-lived sync engine (Alembic is synchronous)."""
     sync_url = driver_urls(url)[1]
-    engine = create_engine(sync_url)
+    engine = create_engine(sync_url, hide_parameters=True)
     if is_sqlite(url):
         _enable_sqlite_pragmas(engine)
     try:
-        with engine.begin() as connection:
+        try:
+            connection = engine.connect()
+        except (OperationalError, InterfaceError) as failure:
+            raise DatabaseUnavailable(connection_problem(url, failure)) from None
+        with connection, connection.begin():
+            if not is_sqlite(url):
+                # Workers starting together on a fresh database would each create the
+                # tables; the lock lines them up, and the later ones find nothing to do.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), MIGRATION_LOCK)
             config = alembic_config(url)
             config.attributes["connection"] = connection
             # "heads": features may add migrations on parallel branches off the same parent.

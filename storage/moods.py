@@ -9,8 +9,10 @@ from datetime import date
 from sqlalchemy import delete
 from sqlmodel import col, select
 
+from storage import rollup
 from storage.database import Database
 from storage.models import Mood
+from storage.rollup import WeekTally
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,18 @@ class MoodRepository:
         async with self._db.session() as session:
             # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
             result = await session.exec(statement)
-            return result.first() is not None
+            if result.first() is None:
+                return False
+            # The weekly rollup moves in the same transaction, so it can never drift.
+            await rollup.add_answer(session, self._db, pseudonym, team, local_date, score)
+            return True
 
     async def add_many(self, moods: Sequence[Mood]) -> None:
         """Bulk insert (seeding the demo, tests, benchmarks)."""
         async with self._db.session() as session:
             session.add_all(moods)
+            await session.flush()
+            await rollup.rebuild_weeks(session, {rollup.week_start(m.local_date) for m in moods})
 
     async def history(self, pseudonym: str, since: date) -> list[DayMood]:
         """One person's moods from ``since`` on, oldest first."""
@@ -75,14 +83,30 @@ class MoodRepository:
             )
             return [(p, d, s) for p, d, s in result.all()]
 
+    async def rows_between(self, since: date, until: date) -> list[tuple[str, str, date, int]]:
+        """(pseudonym, team, day, score) of every team in a period, for anonymised reports."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(
+                    col(Mood.pseudonym), col(Mood.team), col(Mood.local_date), col(Mood.score)
+                ).where(col(Mood.local_date) >= since, col(Mood.local_date) <= until)
+            )
+            return [(p, t, d, s) for p, t, d, s in result.all()]
+
+    async def team_weeks(self, team: str, first: date, last: date) -> dict[date, WeekTally]:
+        """A team's weekly rollups, Mondays ``first`` to ``last`` (weeks with answers)."""
+        return await rollup.RollupReader(self._db).team_weeks(team, first, last)
+
     async def purge_before(self, cutoff: date) -> int:
         """Delete moods older than ``cutoff`` (retention); returns how many went."""
         async with self._db.session() as session:
             result = await session.exec(delete(Mood).where(col(Mood.local_date) < cutoff))
+            await rollup.purge_before(session, cutoff)
             return int(result.rowcount)
 
     async def forget(self, pseudonym: str) -> int:
         """Delete every mood of one pseudonym (erasure); returns how many went."""
         async with self._db.session() as session:
+            await rollup.remove_pseudonym(session, pseudonym)
             result = await session.exec(delete(Mood).where(col(Mood.pseudonym) == pseudonym))
             return int(result.rowcount)

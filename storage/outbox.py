@@ -59,8 +59,9 @@ class OutboxRepository:
         """Take rows that are due (or whose sender's lease ran out) for sending.
 
         Each row is taken with a conditional UPDATE that also bumps ``attempts``, so
-        of several workers only one gets a given row. This is the one place to swap
-        in ``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+        of several workers only one gets a given row. On PostgreSQL the rows are
+        first selected ``FOR UPDATE SKIP LOCKED``: workers claiming at the same moment
+        each lock a different set instead of queueing behind one another's locks.
 
         Args:
             now: The current time.
@@ -83,9 +84,13 @@ class OutboxRepository:
             if not ids:
                 return []
             query = query.where(col(OutboxItem.id).in_(list(ids)))
+        query = query.order_by(col(OutboxItem.id)).limit(limit)
+        if not self._db.is_sqlite:
+            # Locked until this transaction commits; rows another worker holds are skipped.
+            query = query.with_for_update(skip_locked=True)
         taken: list[OutboxItem] = []
         async with self._db.session() as session:
-            rows = (await session.exec(query.order_by(col(OutboxItem.id)).limit(limit))).all()
+            rows = (await session.exec(query)).all()
             for row in rows:
                 seen_status, seen_attempts = row.status, row.attempts
                 result = await session.exec(

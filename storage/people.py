@@ -111,6 +111,54 @@ class PeopleRepository:
         """Record the timezone the platform profile gives."""
         await self._update(person_id, timezone=timezone)
 
+    async def on_platform(self, platform: str) -> Sequence[Person]:
+        """Everyone enrolled on one platform, oldest first."""
+        async with self._db.session() as session:
+            result = await session.exec(
+                select(Person).where(Person.platform == platform).order_by(col(Person.id))
+            )
+            return result.all()
+
+    async def replace_platform_user_id(
+        self, person_id: int, platform_user_id: str, *, timezone: str | None = None
+    ) -> Person | None:
+        """Swap a placeholder identity (a Slack ``email:`` id) for the platform's real id.
+
+        If someone already holds the real id (the roster was imported again after an
+        earlier lookup), the placeholder's roster details are copied onto them and the
+        placeholder row is removed, so nobody is enrolled twice. The person is reachable
+        again, and the platform's ``timezone`` is kept only where the roster gave none.
+
+        Returns:
+            The person now holding the real id, or None if ``person_id`` is gone.
+        """
+        async with self._db.session() as session:
+            placeholder = await session.get(Person, person_id)
+            if placeholder is None:
+                return None
+            holder = (
+                await session.exec(
+                    select(Person).where(
+                        Person.platform == placeholder.platform,
+                        Person.platform_user_id == platform_user_id,
+                    )
+                )
+            ).first()
+            if holder is None:
+                holder = placeholder
+                holder.platform_user_id = platform_user_id
+            else:
+                for field in ("email", "display_name", "team", "locale", "region", "roles"):
+                    setattr(holder, field, getattr(placeholder, field))
+                holder.manages = placeholder.manages
+                holder.timezone = placeholder.timezone or holder.timezone
+                await session.delete(placeholder)
+            holder.undeliverable = False
+            if holder.timezone is None and timezone:
+                holder.timezone = timezone
+            session.add(holder)
+            return holder
+
     async def _update(self, person_id: int, **values: object) -> None:
         async with self._db.session() as session:
             person = await session.get(Person, person_id)

@@ -6,7 +6,12 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import storage.invites  # invite codes, for autogenerate
+import storage.models  # people, check-ins, moods, event ids, for autogenerate
+import storage.rollup  # weekly mood rollups, for autogenerate
+import storage.signin  # dashboard sign-in links and sessions, for autogenerate
+import storage.support  # noqa: F401  (support tables, for autogenerate)
+from storage import audit, support_records  # noqa: F401  (audit log, support summaries)
 
 target_metadata = SQLModel.metadata
 config = context.config

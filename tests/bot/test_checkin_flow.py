@@ -74,7 +74,12 @@ async def test_low_mood_gets_a_gentle_reply_with_the_offer(
     reply = adapter.last("ben").message
     assert "I'm sorry today is hard" in reply.text
     assert "Your words are never stored" in reply.text
-    assert [b.label for b in reply.all_buttons] == ["Yes, please", "Not now", "No thanks"]
+    assert [b.label for b in reply.all_buttons] == [
+        "Yes, please",
+        "Not now",
+        "Talk anonymously",
+        "No thanks",
+    ]
 
 
 async def test_no_thanks_closes_the_note(runtime: Runtime, adapter: FakeAdapter) -> None:
@@ -136,7 +141,7 @@ async def test_talk_to_someone_shows_crisis_lines_first(
 
     reply = adapter.last("ana").message
     assert reply.text.index("116 123") < reply.text.index("Wellbeing Warrior")
-    assert [b.label for b in reply.all_buttons] == ["Yes, please", "Not now"]
+    assert [b.label for b in reply.all_buttons] == ["Yes, please", "Not now", "Talk anonymously"]
 
 
 async def test_a_button_from_someone_elses_checkin_is_refused(

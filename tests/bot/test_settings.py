@@ -66,3 +66,12 @@ def test_a_wrong_setting_is_named_in_one_line(
 def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "missing.toml", environ={})
+
+
+def test_the_example_config_is_valid_and_complete() -> None:
+    example = Path(__file__).resolve().parents[2] / "kiln.example.toml"
+    settings = load_settings(example, environ={})
+    assert settings.teams["ward-7"].time == time(7, 30)
+    written = example.read_text()
+    for section in ("[checkin]", "[support]", "[teams."):
+        assert section in written
