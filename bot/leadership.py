@@ -10,7 +10,6 @@ check-in for the same person and day.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -114,15 +113,6 @@ class Leadership:
         if not await self._run_hook(self._on_elected, "starting the scheduler"):
             await self.resign()
         return self._role
-
-    async def run(self) -> None:
-        """Check every ``interval`` seconds until cancelled; then resign."""
-        try:
-            while True:
-                await self.step()
-                await asyncio.sleep(self.interval)
-        finally:
-            await asyncio.shield(self.resign())
 
     async def resign(self) -> None:
         """Stop the scheduler (if this worker runs it) and give the lock up."""

@@ -77,7 +77,11 @@ class Scheduling:
     async def _keep_checking(self) -> None:
         while True:
             await asyncio.sleep(self.leadership.interval)
-            await self.leadership.step()
+            try:
+                await self.leadership.step()
+            except Exception:
+                # Keep campaigning: a stuck loop would leave /healthz reporting no leader.
+                logger.exception("scheduler: the leader check failed; trying again")
 
     async def _elected(self) -> None:
         self._ticker = self._runtime.ticker()

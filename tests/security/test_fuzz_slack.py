@@ -175,7 +175,7 @@ def requests(draw: st.DrawFn, harness: Harness) -> tuple[bytes, str]:
 
 
 FUZZ = settings(
-    max_examples=150,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
