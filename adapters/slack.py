@@ -5,7 +5,9 @@ and ``chat.update`` calls, and Slack events become engine events (``slack_app``)
 Socket Mode when an app-level token is set, else HTTP mode with the signing secret.
 
 The Web API client is made on first use, so ``kiln checkin now`` can send without
-``start()``. slack_sdk's retry handlers wait out 429s and retry 500s; what still
+``start()``. It keeps one HTTP session (connections reused: a new connection per call
+cost more CPU than the rest of handling a button press) until ``stop()``; a send after
+that opens a fresh one. slack_sdk's retry handlers wait out 429s and retry 500s; what still
 fails comes out as ``RateLimited``, ``Undeliverable`` or ``DeliveryError``.
 
 One Slack-only addition: the reply that follows an answered check-in also gets an
@@ -21,6 +23,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -91,6 +94,8 @@ class SlackAdapter:
         self._default_locale = "en"
         self._min_group_size = 5
         self._client: AsyncWebClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._session_loop: asyncio.AbstractEventLoop | None = None
         self._token_ok = TokenHealth(lambda: self.client)
         self.directory = SlackDirectory(lambda: self.client, self._token_ok)
         self.connection: SocketConnection | HttpConnection | None = None
@@ -126,11 +131,17 @@ class SlackAdapter:
 
     @property
     def client(self) -> AsyncWebClient:
-        """The Web API client, made on first use."""
-        if self._client is None:
+        """The Web API client, made on first use in the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._session_loop is not loop:
+            # A session belongs to one event loop: a command run after another
+            # ``asyncio.run`` gets its own (the old one's loop is gone with it).
+            self._session = aiohttp.ClientSession()
+            self._session_loop = loop
             self._client = AsyncWebClient(
                 token=self._bot_token,
                 base_url=self._api_url,
+                session=self._session,
                 retry_handlers=[
                     AsyncConnectionErrorRetryHandler(),
                     AsyncRateLimitErrorRetryHandler(max_retry_count=2),
@@ -152,6 +163,8 @@ class SlackAdapter:
         self._default_locale = services.settings.default_locale
         self._min_group_size = services.settings.min_group_size
         await self.directory.resolve_all(services.people)
+        everyone = await services.people.on_platform(PLATFORM)
+        self.directory.settle(person.platform_user_id for person in everyone if person.timezone)
 
     async def start(self, sink: EventSink) -> None:
         """Connect (Socket Mode or HTTP mode) and pass Slack events to ``sink``."""
@@ -165,7 +178,7 @@ class SlackAdapter:
             self._background = asyncio.create_task(self._fill_timezones(self._people))
 
     async def stop(self) -> None:
-        """Disconnect; sends still work afterwards (each call opens its own session)."""
+        """Disconnect and close the HTTP session; a later send opens a new one."""
         if self._background is not None:
             self._background.cancel()
             await asyncio.gather(self._background, return_exceptions=True)
@@ -173,6 +186,10 @@ class SlackAdapter:
         if self.connection is not None:
             await self.connection.stop()
             self.connection = None
+        session, self._session, self._client = self._session, None, None
+        if session is not None and self._session_loop is asyncio.get_running_loop():
+            await session.close()
+        self._session_loop = None
 
     async def _fill_timezones(self, people: PeopleRepository) -> None:
         try:
@@ -206,9 +223,10 @@ class SlackAdapter:
         """Post a message in the person's DM (or keep it for their Home tab)."""
         if keep_for_home(user, message):
             return "home"
-        note = (
-            (await self.words(user))("slack.note_button") if invites_note(user, message) else None
-        )
+        note = None
+        if invites_note(user, message):
+            say = self._words_in(message.locale) if message.locale else await self.words(user)
+            note = say("slack.note_button")
         return await self._post(await self._dm_for(user), message, note)
 
     async def send_alert(self, destination: str, message: Message) -> str:
@@ -257,11 +275,13 @@ class SlackAdapter:
 
     async def words(self, user: str) -> Words:
         """Slack-only words (``[slack]`` in prompts/) in the person's language."""
+        person = await self._people.find(PLATFORM, user) if self._people else None
+        return self._words_in(person.locale if person is not None else self._default_locale)
+
+    def _words_in(self, locale: str) -> Words:
         if self._catalogue is None:
             self._catalogue = Catalogue.load()
         catalogue = self._catalogue
-        person = await self._people.find(PLATFORM, user) if self._people else None
-        locale = person.locale if person is not None else self._default_locale
 
         def say(key: str, **values: object) -> str:
             return catalogue.text(locale, key, **values)

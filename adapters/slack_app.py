@@ -149,6 +149,9 @@ class SlackListeners:
             if container.get("type") == "message"
             else None
         )
+        channel = str(container.get("channel_id") or "")
+        if channel.startswith("D"):  # a direct message: the reply goes there too
+            self._side.remember_dm(user, channel)
         zone = await self._side.timezone_of(user)
         with button_press(user):
             await self._deliver(

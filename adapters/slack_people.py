@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
@@ -53,6 +53,9 @@ class SlackDirectory:
         self._zones: dict[str, tuple[float, str | None]] = {}
         self._resolved: dict[str, str] = {}
         self._lookups: dict[str, asyncio.Lock] = {}
+        # People whose stored timezone is set: the engine would ignore a profile's, so
+        # their events need no users.info call (one per person per worker, otherwise).
+        self._settled: set[str] = set()
 
     def remember_dm(self, user: str, channel: str) -> None:
         """Note a person's DM channel seen on an inbound message (saves a Tier 3 call)."""
@@ -78,8 +81,17 @@ class SlackDirectory:
             self._channels[user] = channel
         return channel
 
+    def settle(self, users: Iterable[str]) -> None:
+        """Note people whose stored timezone is set, so ``timezone`` need not ask."""
+        self._settled.update(users)
+
     async def timezone(self, user: str) -> str | None:
-        """The person's timezone from their Slack profile, or None if unknown."""
+        """The person's timezone from their Slack profile, or None if unknown.
+
+        None without asking Slack for people ``settle`` was told about.
+        """
+        if user in self._settled:
+            return None
         # One look-up per person at a time: a burst of events (or the start-up fill
         # racing a first message) then costs a single users.info call.
         async with self._lookups.setdefault(user, asyncio.Lock()):
@@ -162,6 +174,7 @@ class SlackDirectory:
             zone = await self.timezone(person.platform_user_id)
             if zone is not None:
                 await people.set_timezone(person.id, zone)
+                self.settle([person.platform_user_id])
                 filled += 1
         if filled:
             logger.info("took %d timezones from Slack profiles", filled)

@@ -11,11 +11,12 @@ is killed with SIGKILL. Measured:
 
 - ``takeover_s``: from the kill until another worker's ``/healthz`` says it leads;
 - ``missed``: people who never got their check-in, once everything settled (check-ins
-  the dead leader had claimed but not sent are sent again after their two-minute lease,
-  so the run waits for that);
-- ``duplicated``: check-ins beyond one per person. A check-in in flight at the instant
-  of the kill (accepted by the platform, not yet recorded) is sent again: at platform
-  pace that is a window of a few milliseconds in every send, so 0 or 1 is expected.
+  the dead leader had claimed but not begun are sent after their two-minute lease, so
+  the run waits for that). A send begun at the instant of the kill counts as delivered
+  and is never repeated (docs/SECURITY.md, "Exactly once"); had it not reached the
+  platform, that one person is missed. At platform pace a send is in flight a few
+  milliseconds in every forty, so 0 is expected and 1 is possible;
+- ``duplicated``: check-ins beyond one per person (0 by design).
 
 The last line is machine-readable: ``result: takeover_s=... missed=... duplicated=...``.
 """

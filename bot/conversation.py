@@ -14,6 +14,7 @@ from bot.services import Services
 from bot.support import SupportDesk, SupportReason
 from storage.checkins import SendAttempt
 from storage.models import Checkin, Person, row_id, utcnow
+from storage.moods import MoodAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -157,12 +158,10 @@ class CheckinConversation:
         text = services.text
         now = services.clock()
         window = timedelta(minutes=services.settings.checkin.note_window_minutes)
-        if not await services.checkins.close(row_id(checkin), now, note_open_until=now + window):
+        answer = MoodAnswer(services.pseudonym(person), person.team, checkin.local_date, score)
+        if not await services.checkins.answer(row_id(checkin), now, now + window, answer):
             await services.reply(person, Message(text(person, "checkin.already_answered")))
             return
-        await services.moods.record(
-            services.pseudonym(person), person.team, checkin.local_date, score
-        )
         mood = text(person, MOOD_KEYS[score])
         await self._show_outcome(person, ref, text(person, "checkin.chosen", mood=mood))
         no_thanks = Button(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.conversation import CheckinConversation
-from bot.sendlog import SendLog
+from bot.sendlog import SendLog, SendStarts
 from bot.services import Services
 from storage.checkins import DueCheckin
 from storage.models import Checkin, Person, row_id
@@ -100,6 +100,7 @@ class FanOut:
         concurrency = self._services.settings.checkin.fanout_concurrency
         limit = asyncio.Semaphore(concurrency)
         log = SendLog(self._services.checkins, max_pending=concurrency)
+        starts = SendStarts(self._services.checkins, self._services.clock)
 
         async def deliver(checkin: Checkin) -> bool:
             person = by_id.get(checkin.person_id)
@@ -110,7 +111,7 @@ class FanOut:
                 checkins = self._services.checkins
                 # Written before the platform is called: after a crash this send counts
                 # as "maybe delivered" and is never repeated (docs/SECURITY.md).
-                if not await checkins.begin_send(row_id(checkin), self._services.clock()):
+                if not await starts.begin(row_id(checkin)):
                     return False  # another worker has begun it, or it has gone
                 try:
                     attempt = await self._conversation.deliver(person, checkin)

@@ -29,11 +29,16 @@ class Attachment:
 
 @dataclass(frozen=True)
 class Message:
-    """Text, optional rows of buttons, optional file."""
+    """Text, optional rows of buttons, optional file.
+
+    ``locale`` is the language the text is in, when the engine knows it, so an
+    adapter adding words of its own (Slack's `Add a note`) matches them.
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     attachment: Attachment | None = field(default=None)
+    locale: str | None = None
 
     @property
     def all_buttons(self) -> tuple[Button, ...]:

@@ -1,16 +1,22 @@
-"""Recording a fan-out's sends by group commit: many outcomes, one transaction.
+"""A fan-out's writes by group commit: many check-ins, one transaction.
 
 A transaction per check-in made the database kiln's bottleneck in a large fan-out.
-Here, outcomes that finish while a write is under way are written together by the
-next one. At most ``max_pending`` sends wait unrecorded at any moment (more waiting
-slows sending down), so a crash leaves at most that many sent-but-unrecorded
-check-ins: about as many as the sends in flight that a crash leaves in doubt anyway.
+Two writes are batched here, each gathering whatever arrives while the previous
+write is under way:
+
+- ``SendStarts``: the "in flight" mark each send needs before the platform is called
+  (docs/SECURITY.md). Every send still waits for its own mark to be written.
+- ``SendLog``: the outcomes. At most ``max_pending`` wait unrecorded at any moment
+  (more waiting slows sending down); their rows stay marked in flight meanwhile, so a
+  crash never sends them twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from storage.checkins import CheckinRepository, SendAttempt
 
@@ -66,3 +72,35 @@ class SendLog:
                     )
                     return
                 await asyncio.sleep(0.2 * attempt)
+
+
+class SendStarts:
+    """Marks check-ins in flight in batches; each caller waits for its own mark."""
+
+    def __init__(self, checkins: CheckinRepository, clock: Callable[[], datetime]) -> None:
+        self._checkins = checkins
+        self._clock = clock
+        self._waiting: list[tuple[int, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def begin(self, checkin_id: int) -> bool:
+        """Mark one check-in in flight; False if it was sent already or begun elsewhere."""
+        marked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((checkin_id, marked))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_all(), name="kiln-sendstarts")
+        return await marked
+
+    async def _write_all(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                begun = await self._checkins.begin_sends([cid for cid, _ in batch], self._clock())
+            except Exception as failure:
+                for _, marked in batch:
+                    if not marked.done():
+                        marked.set_exception(failure)
+                continue
+            for checkin_id, marked in batch:
+                if not marked.done():
+                    marked.set_result(checkin_id in begun)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.catalogue import Catalogue
@@ -110,6 +110,8 @@ class Services:
         Returns:
             The message reference, or None if it could not be delivered.
         """
+        if message.locale is None:
+            message = replace(message, locale=person.locale)
         try:
             return await self.delivery.send_message(
                 person.platform, person.platform_user_id, message

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from storage.database import Database
 from storage.models import Checkin, utcnow
+from storage.moods import MoodAnswer, insert_mood
 
 #: ``message_ref`` of a check-in whose send has begun and whose outcome is not recorded
 #: yet. Written before the platform is called, so that after a crash the send counts as
@@ -197,6 +198,23 @@ class CheckinRepository:
             )
             return bool(result.rowcount == 1)
 
+    async def begin_sends(self, checkin_ids: Sequence[int], now: datetime) -> set[int]:
+        """:meth:`begin_send` for many check-ins in one statement; returns those begun."""
+        if not checkin_ids:
+            return set()
+        async with self._db.session() as session:
+            result = await session.exec(
+                update(Checkin)
+                .where(
+                    col(Checkin.id).in_(list(checkin_ids)),
+                    col(Checkin.sent_at).is_(None),
+                    col(Checkin.message_ref).is_(None),
+                )
+                .values(message_ref=IN_FLIGHT, last_attempt_at=now)
+                .returning(col(Checkin.id))
+            )
+            return {int(checkin_id) for (checkin_id,) in result.all()}
+
     async def abandon_send(self, checkin_id: int) -> None:
         """Undo :meth:`begin_send` when the send certainly failed before any outcome."""
         async with self._db.session() as session:
@@ -256,6 +274,29 @@ class CheckinRepository:
                 .values(closed_at=now, note_open_until=note_open_until)
             )
             return bool(result.rowcount == 1)
+
+    async def answer(
+        self,
+        checkin_id: int,
+        now: datetime,
+        note_open_until: datetime | None,
+        mood: MoodAnswer,
+    ) -> bool:
+        """Close an open check-in and store its mood, in one transaction.
+
+        False if it was already closed (a second press): nothing is stored then. A
+        failure part-way leaves neither, so the person can simply press again.
+        """
+        async with self._db.session() as session:
+            result = await session.exec(
+                update(Checkin)
+                .where(col(Checkin.id) == checkin_id, col(Checkin.closed_at).is_(None))
+                .values(closed_at=now, note_open_until=note_open_until)
+            )
+            if result.rowcount != 1:
+                return False
+            await insert_mood(session, mood)
+            return True
 
     async def close_note(self, checkin_id: int) -> bool:
         """Stop waiting for a note; False if the note was already taken or declined."""

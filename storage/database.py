@@ -118,6 +118,12 @@ def _enable_sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
 
+#: Connections each worker keeps open, and how many more it may open at a peak
+#: (docs/DEPLOY.md sizes PostgreSQL's ``max_connections`` from these).
+POOL_SIZE = 15
+POOL_OVERFLOW = 5
+
+
 class Database:
     """The app's handle on its database: sessions, migrations, disposal."""
 
@@ -127,7 +133,14 @@ class Database:
         self.is_sqlite = is_sqlite(url)
         # hide_parameters: an error's text must never carry the values of a row (names, ids).
         self.engine: AsyncEngine = create_async_engine(
-            self._async_url, pool_pre_ping=True, hide_parameters=True
+            self._async_url,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            # Kept open: as many as a busy worker uses at once (a fan-out's batches,
+            # ten inbound events, the dashboard). SQLAlchemy's default of five made
+            # every further session open and close a PostgreSQL connection of its own.
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         if self.is_sqlite:
             _enable_sqlite_pragmas(self.engine.sync_engine)

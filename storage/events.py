@@ -9,6 +9,7 @@ from sqlmodel import col
 
 from storage.database import Database
 from storage.models import ProcessedEvent, utcnow
+from storage.upsert import insert_unless_present
 
 
 class EventLog:
@@ -19,16 +20,15 @@ class EventLog:
 
     async def first_time(self, platform: str, event_id: str) -> bool:
         """Record the event; True the first time it is seen, False for a repeat."""
-        statement = (
-            self._db.insert(ProcessedEvent)
-            .values(key=f"{platform}:{event_id}"[:200], received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(col(ProcessedEvent.key))
-        )
+        key = f"{platform}:{event_id}"[:200]
         async with self._db.session() as session:
-            # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-            result = await session.exec(statement)
-            return result.first() is not None
+            return await insert_unless_present(
+                session,
+                ProcessedEvent.__table__,  # type: ignore[attr-defined]
+                {"key": key, "received_at": utcnow()},
+                conflict=("key",),
+                returning="key",
+            )
 
     async def forget_before(self, cutoff: datetime) -> int:
         """Drop old event ids (platforms stop retrying within minutes)."""

@@ -8,11 +8,44 @@ from datetime import date
 
 from sqlalchemy import delete
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import rollup
 from storage.database import Database
 from storage.models import Mood
 from storage.rollup import WeekTally
+from storage.upsert import insert_unless_present
+
+
+@dataclass(frozen=True)
+class MoodAnswer:
+    """A mood to store: the pseudonym, never who."""
+
+    pseudonym: str
+    team: str
+    local_date: date
+    score: int
+
+
+async def insert_mood(session: AsyncSession, answer: MoodAnswer) -> bool:
+    """Store a mood in the caller's transaction; False if the day already has one."""
+    inserted = await insert_unless_present(
+        session,
+        Mood.__table__,  # type: ignore[attr-defined]
+        {
+            "pseudonym": answer.pseudonym,
+            "team": answer.team,
+            "local_date": answer.local_date,
+            "score": answer.score,
+        },
+        conflict=("pseudonym", "local_date"),
+        returning="id",
+    )
+    if not inserted:
+        return False
+    # The weekly rollup moves in the same transaction, so it can never drift.
+    await rollup.add_answer(session, answer.pseudonym, answer.team, answer.local_date, answer.score)
+    return True
 
 
 @dataclass(frozen=True)
@@ -31,20 +64,8 @@ class MoodRepository:
 
     async def record(self, pseudonym: str, team: str, local_date: date, score: int) -> bool:
         """Store a mood; False if this pseudonym already has one for the day."""
-        statement = (
-            self._db.insert(Mood)
-            .values(pseudonym=pseudonym, team=team, local_date=local_date, score=score)
-            .on_conflict_do_nothing(index_elements=["pseudonym", "local_date"])
-            .returning(col(Mood.id))
-        )
         async with self._db.session() as session:
-            # RETURNING, not rowcount: drivers disagree on rowcount for ON CONFLICT.
-            result = await session.exec(statement)
-            if result.first() is None:
-                return False
-            # The weekly rollup moves in the same transaction, so it can never drift.
-            await rollup.add_answer(session, self._db, pseudonym, team, local_date, score)
-            return True
+            return await insert_mood(session, MoodAnswer(pseudonym, team, local_date, score))
 
     async def add_many(self, moods: Sequence[Mood]) -> None:
         """Bulk insert (seeding the demo, tests, benchmarks)."""

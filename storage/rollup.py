@@ -35,6 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import Database
 from storage.models import Mood
+from storage.upsert import insert_or_add, insert_unless_present
 
 SCORES = (1, 2, 3, 4, 5)
 
@@ -93,30 +94,25 @@ def _score_column(score: int) -> Any:
 
 
 async def add_answer(
-    session: AsyncSession, db: Database, pseudonym: str, team: str, day: date, score: int
+    session: AsyncSession, pseudonym: str, team: str, day: date, score: int
 ) -> None:
     """Count one new mood row (call in the transaction that inserted it)."""
     monday = week_start(day)
-    marker = (
-        db.insert(MoodWeekRespondent)
-        .values(team=team, week_start=monday, marker=week_marker(pseudonym, monday))
-        .on_conflict_do_nothing(index_elements=["team", "week_start", "marker"])
-        .returning(col(MoodWeekRespondent.marker))
+    first_this_week = await insert_unless_present(
+        session,
+        MoodWeekRespondent.__table__,  # type: ignore[attr-defined]
+        {"team": team, "week_start": monday, "marker": week_marker(pseudonym, monday)},
+        conflict=("team", "week_start", "marker"),
+        returning="marker",
     )
-    first_this_week = (await session.exec(marker)).first() is not None
-    values = {"team": team, "week_start": monday, f"n{score}": 1}
-    values["respondents"] = 1 if first_this_week else 0
-    statement = db.insert(MoodWeek).values(**values)
-    column = _score_column(score)
+    counts = {f"n{s}": int(s == score) for s in SCORES}
     # Atomic increments: concurrent answers from other workers add up, never overwrite.
-    await session.exec(
-        statement.on_conflict_do_update(
-            index_elements=["team", "week_start"],
-            set_={
-                f"n{score}": column + 1,
-                "respondents": col(MoodWeek.respondents) + statement.excluded.respondents,
-            },
-        )
+    await insert_or_add(
+        session,
+        MoodWeek.__table__,  # type: ignore[attr-defined]
+        {"team": team, "week_start": monday, **counts, "respondents": int(first_this_week)},
+        conflict=("team", "week_start"),
+        add=(*counts, "respondents"),
     )
 
 

@@ -8,7 +8,7 @@ from adapters.slack import SlackAdapter
 from bot.roster import parse_roster
 from bot.settings import Settings
 from kiln.runtime import open_runtime
-from tests.adapters.slack_helpers import BOT_TOKEN, slack_person, slack_rig
+from tests.adapters.slack_helpers import BOT_TOKEN, message_of, slack_person, slack_rig
 from tests.conftest import TEST_PEPPER
 from tests.fakes.clock import FakeClock
 from tests.fakes.fake_slack import FakeSlack
@@ -110,3 +110,48 @@ async def test_starting_fills_timezones_the_roster_left_empty(
         gil_now = await people.find("slack", "U0GIL")
         assert gil_now is not None and gil_now.timezone == "Europe/Dublin"  # roster wins
         assert [c.args["user"] for c in rig.slack.calls("users.info")] == ["U0FAY"]
+
+
+async def test_a_fresh_worker_answers_a_press_with_no_lookups(
+    settings: Settings, clock: FakeClock
+) -> None:
+    # Another process (`kiln checkin now`) sent the check-in; this worker has never
+    # talked to Hal. His DM channel comes with the press and his timezone is stored,
+    # so neither conversations.open nor users.info is needed to answer.
+    hal = slack_person("U0HAL", timezone="Europe/London")
+    async with slack_rig(settings, clock, "http", hal, start=False) as rig:
+        await rig.adapter.prepare(rig.runtime.services)  # as when `kiln run` opens
+        await rig.adapter.start(rig.sink)
+        sender = SlackAdapter(BOT_TOKEN, app_token="xapp-1", api_url=rig.slack.api_url)
+        other = await open_runtime(settings, [sender], clock=clock, pepper=TEST_PEPPER)
+        try:
+            assert await other.engine.checkin_now() == 1
+        finally:
+            await other.close()
+        [checkin] = await rig.slack.wait_for("chat.postMessage")
+        opened_by_sender = len(rig.slack.calls("conversations.open"))
+
+        await rig.press("U0HAL", checkin, "4 Good")
+        await rig.wait_handled(1)
+        await rig.slack.wait_for("chat.postMessage", 2)  # the follow-up, in Hal's DM
+        await rig.say("U0HAL", "help")
+        await rig.wait_handled(2)
+
+        assert len(rig.slack.calls("conversations.open")) == opened_by_sender == 1
+        assert rig.slack.calls("users.info") == []
+
+
+async def test_the_web_api_calls_share_one_connection(settings: Settings, clock: FakeClock) -> None:
+    people = [slack_person(f"U0P{n}", timezone="Europe/London") for n in range(4)]
+    async with slack_rig(settings, clock, "http", *people) as rig:
+        assert await rig.runtime.engine.checkin_now() == 4
+        calls = await rig.slack.wait_for("chat.postMessage", 4)
+
+        # Fan-out concurrency may open a few connections, but never one per call.
+        peers = {call.peer for call in rig.slack.calls()}
+        assert None not in peers
+        assert len(peers) < len(rig.slack.calls()) and len(calls) == 4
+
+        await rig.adapter.stop()  # closes the session; a later send opens a new one
+        await rig.adapter.send_checkin("U0P0", message_of(calls[0]))
+        assert len(rig.slack.calls("chat.postMessage")) == 5

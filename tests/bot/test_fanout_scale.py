@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
 
 from bot.fanout import CLAIM_CHUNK, RETRY_AFTER
-from bot.sendlog import SendLog
+from bot.sendlog import SendLog, SendStarts
 from kiln.runtime import Runtime
 from storage.checkins import CheckinRepository, SendAttempt
 from storage.models import Checkin
@@ -118,3 +119,28 @@ async def test_the_send_log_batches_writes_and_bounds_what_waits(runtime: Runtim
 def test_the_lease_is_longer_than_a_chunk_takes_at_platform_pace() -> None:
     # 200 check-ins at Slack's default 4/s take 50 s: well inside the two-minute lease.
     assert timedelta(seconds=CLAIM_CHUNK / 4) < RETRY_AFTER
+
+
+async def test_send_starts_are_batched_and_a_row_begun_elsewhere_is_refused(
+    runtime: Runtime,
+) -> None:
+    await enrol(runtime, *(person(f"s{n}") for n in range(6)))
+    moment = runtime.services.clock()
+    people = await runtime.services.people.list()
+    claimed = await runtime.services.checkins.claim(
+        runtime.engine.fanout.due(people, moment), moment
+    )
+    ids = [row.id for row in claimed if row.id is not None]
+    assert await runtime.services.checkins.begin_send(ids[0], moment)  # another sender's
+    calls: list[int] = []
+    real = CheckinRepository(runtime.db)
+
+    class Counting(CheckinRepository):
+        async def begin_sends(self, checkin_ids: Sequence[int], now: datetime) -> set[int]:
+            calls.append(len(checkin_ids))
+            return await real.begin_sends(checkin_ids, now)
+
+    starts = SendStarts(Counting(runtime.db), runtime.services.clock)
+    begun = await asyncio.gather(*(starts.begin(checkin_id) for checkin_id in ids))
+    assert begun == [False, True, True, True, True, True]
+    assert sum(calls) == 6 and len(calls) < 6

@@ -69,6 +69,8 @@ class Call:
     headers: CIMultiDictProxy[str]
     http_method: str = "POST"
     files: list[UploadedFile] = field(default_factory=list)
+    # The client's (host, port): calls sharing one are on one kept-alive connection.
+    peer: tuple[str, int] | None = None
     status: int | None = None  # HTTP status sent back; None while in flight or if dropped
     fault: str | None = None  # the Faults kind injected into this call, if any
     overridden: bool = False  # answered by a respond() override
@@ -381,6 +383,7 @@ class HttpFake:
             headers=request.headers,
             http_method=request.method,
             files=files,
+            peer=_peer(request),
         )
         await self._log.add(call)
         reply = rejection if rejection is not None else await self._answer(call)
@@ -444,3 +447,8 @@ class HttpFake:
 
     async def _before_close(self) -> None:
         """Release what the runner cannot (open WebSockets, long-poll waiters)."""
+
+
+def _peer(request: web.Request) -> tuple[str, int] | None:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None

@@ -11,6 +11,7 @@ import asyncio
 import os
 import stat
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from storage.checkins import CheckinRepository, DueCheckin
 from storage.database import Database, DatabaseUrlError, driver_urls
 from storage.events import EventLog
 from storage.models import Mood, Person
-from storage.moods import MoodRepository
+from storage.moods import MoodAnswer, MoodRepository
 from storage.people import PeopleRepository
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -92,6 +93,31 @@ async def test_closing_twice_reports_the_second_close(db: Database) -> None:
     assert row.id is not None
     assert await repo.close(row.id, NOW) is True
     assert await repo.close(row.id, NOW) is False
+
+
+async def test_an_answer_closes_the_checkin_and_stores_the_mood_together(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana, ben = await add_people(db, "ana", "ben")
+    repo, moods = CheckinRepository(db), MoodRepository(db)
+    first, second = await repo.claim([DueCheckin(ana, TODAY), DueCheckin(ben, TODAY)], NOW)
+    assert first.id is not None and second.id is not None
+    ana_mood = MoodAnswer("a" * 64, "ward", TODAY, 4)
+
+    assert await repo.answer(first.id, NOW, None, ana_mood) is True
+    assert await repo.answer(first.id, NOW, None, replace(ana_mood, score=1)) is False
+    assert await moods.on_day("a" * 64, TODAY) == 4  # the second press stored nothing
+
+    async def broken(*_args: object) -> bool:
+        raise ConnectionError("the database went away mid-answer")
+
+    monkeypatch.setattr("storage.checkins.insert_mood", broken)
+    with pytest.raises(ConnectionError):
+        await repo.answer(second.id, NOW, None, MoodAnswer("b" * 64, "ward", TODAY, 2))
+    # Neither half happened, so Ben's next press is taken as his first.
+    monkeypatch.undo()
+    assert await repo.answer(second.id, NOW, None, MoodAnswer("b" * 64, "ward", TODAY, 2))
+    assert await moods.on_day("b" * 64, TODAY) == 2
 
 
 async def test_only_one_worker_takes_over_an_unsent_checkin(
