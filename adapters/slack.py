@@ -31,8 +31,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack_app import HttpConnection, SocketConnection, build_app
+from adapters.slack_app import SlackListeners, build_app
 from adapters.slack_blocks import Words, fallback_text, home_view, message_blocks, note_modal
+from adapters.slack_connections import HttpConnection, SocketConnection
 from adapters.slack_errors import TokenHealth, slack_call
 from adapters.slack_people import EMAIL_PREFIX, SlackDirectory
 from adapters.slack_replies import (
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
+#: On stop, how long events Slack already has its ack for may take to finish.
+DRAIN_TIMEOUT_S = 10.0
 
 
 class SlackAdapter:
@@ -99,6 +102,7 @@ class SlackAdapter:
         self._token_ok = TokenHealth(lambda: self.client)
         self.directory = SlackDirectory(lambda: self.client, self._token_ok)
         self.connection: SocketConnection | HttpConnection | None = None
+        self._listeners: SlackListeners | None = None
         self._background: asyncio.Task[Any] | None = None
 
     @classmethod
@@ -168,7 +172,7 @@ class SlackAdapter:
 
     async def start(self, sink: EventSink) -> None:
         """Connect (Socket Mode or HTTP mode) and pass Slack events to ``sink``."""
-        app = build_app(self, sink, self.client, self._signing_secret)
+        app, self._listeners = build_app(self, sink, self.client, self._signing_secret)
         if self._app_token:
             self.connection = SocketConnection(app, self._app_token)
         else:
@@ -186,6 +190,11 @@ class SlackAdapter:
         if self.connection is not None:
             await self.connection.stop()
             self.connection = None
+        if self._listeners is not None:
+            cut_short = await self._listeners.drain(DRAIN_TIMEOUT_S)
+            if cut_short:
+                logger.warning("stopped with %d Slack events still being handled", cut_short)
+            self._listeners = None
         session, self._session, self._client = self._session, None, None
         if session is not None and self._session_loop is asyncio.get_running_loop():
             await session.close()

@@ -11,19 +11,16 @@ One listener per kind of payload, each a translation and nothing more:
 
 Events API payloads carry ``event_id``; interactions and slash commands get a stable
 id from their ``trigger_id``. The engine records every id, so a Slack retry is acked
-and ignored. Connections: Socket Mode (``SocketConnection``) or HTTP mode
-(``HttpConnection``, one aiohttp endpoint with bolt's signature check).
+and ignored. How payloads arrive (Socket Mode or HTTP mode) is ``slack_connections``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -36,7 +33,6 @@ from adapters.slack_blocks import (
     unescape,
 )
 from adapters.slack_replies import button_press
-from adapters.slack_shape import looks_like_slack
 from bot.events import (
     ChoiceSelected,
     CommandReceived,
@@ -49,7 +45,6 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SLASH_COMMAND = "/kiln"
-EVENTS_PATH = "/slack/events"
 
 Ack = Callable[..., Awaitable[Any]]
 Payload = dict[str, Any]
@@ -85,11 +80,18 @@ def _interaction_id(body: Payload, kind: str) -> str:
 
 
 class SlackListeners:
-    """Bolt listeners bound to one adapter and one engine sink."""
+    """Bolt listeners bound to one adapter and one engine sink.
+
+    Bolt runs them with ``process_before_response``, so Slack gets its ack the moment a
+    listener returns. Each listener acknowledges, then hands the real work to a task of
+    its own (``_after_ack``) and returns: a busy worker still acks within Slack's three
+    seconds, without bolt's default of polling every 10 ms for an ack made elsewhere.
+    """
 
     def __init__(self, side: SlackSide, sink: EventSink) -> None:
         self._side = side
         self._sink = sink
+        self._working: set[asyncio.Task[None]] = set()
 
     def register(self, app: AsyncApp) -> None:
         """Attach every listener to a bolt app."""
@@ -101,8 +103,28 @@ class SlackListeners:
         app.view(NOTE_CALLBACK)(self.on_note)
         app.command(SLASH_COMMAND)(self.on_command)
 
-    async def _deliver(self, event: InboundEvent) -> None:
-        await self._guard(self._sink(event), type(event).__name__)
+    def _after_ack(self, work: Awaitable[None], what: str) -> None:
+        task = asyncio.create_task(self._guard(work, what), name=f"kiln-slack-{what}")
+        self._working.add(task)  # a strong reference, or the task could be collected
+        task.add_done_callback(self._working.discard)
+
+    async def drain(self, grace_s: float) -> int:
+        """Let acknowledged work finish (kiln is stopping); returns how many were cut short.
+
+        Slack will not send an acknowledged payload again, so it is given ``grace_s``
+        seconds rather than cancelled at once.
+        """
+        if not self._working:
+            return 0
+        _, unfinished = await asyncio.wait(set(self._working), timeout=grace_s)
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        return len(unfinished)
+
+    async def _deliver(self, user: str, event: Callable[[str | None], InboundEvent]) -> None:
+        # The profile timezone is looked up after the ack: it may be a Web API call.
+        await self._sink(event(await self._side.timezone_of(user)))
 
     @staticmethod
     async def _guard(work: Awaitable[None], what: str) -> None:
@@ -123,21 +145,27 @@ class SlackListeners:
             return
         if event.get("channel"):
             self._side.remember_dm(user, str(event["channel"]))
-        zone = await self._side.timezone_of(user)
-        await self._deliver(
-            MessageReceived(str(body["event_id"]), PLATFORM, user, text=text, timezone=zone)
+        event_id = str(body["event_id"])
+        self._after_ack(
+            self._deliver(
+                user,
+                lambda zone: MessageReceived(event_id, PLATFORM, user, text=text, timezone=zone),
+            ),
+            "message",
         )
 
     async def on_home_opened(self, body: Payload, event: Payload) -> None:
         """The person opened kiln's Home tab: show their own recent moods there."""
         if event.get("tab") != "home":
             return
-        user = str(event["user"])
-        zone = await self._side.timezone_of(user)
-        request = CommandReceived(
-            str(body["event_id"]), PLATFORM, user, name="mytrend", timezone=zone
-        )
-        await self._guard(self._side.show_home(user, [request], self._sink), "Home tab")
+        user, event_id = str(event["user"]), str(body["event_id"])
+
+        async def show() -> None:
+            zone = await self._side.timezone_of(user)
+            request = CommandReceived(event_id, PLATFORM, user, name="mytrend", timezone=zone)
+            await self._side.show_home(user, [request], self._sink)
+
+        self._after_ack(show(), "Home tab")
 
     async def on_choice(self, ack: Ack, body: Payload, action: Payload) -> None:
         """A press of one of the engine's buttons; the value goes back unchanged."""
@@ -152,18 +180,20 @@ class SlackListeners:
         channel = str(container.get("channel_id") or "")
         if channel.startswith("D"):  # a direct message: the reply goes there too
             self._side.remember_dm(user, channel)
-        zone = await self._side.timezone_of(user)
-        with button_press(user):
-            await self._deliver(
-                ChoiceSelected(
-                    _interaction_id(body, "action"),
-                    PLATFORM,
+        event_id = _interaction_id(body, "action")
+        value = str(action.get("value") or "")
+
+        async def press() -> None:
+            # Set inside the task: a context variable set here would not reach it.
+            with button_press(user):
+                await self._deliver(
                     user,
-                    value=str(action.get("value") or ""),
-                    message_ref=ref,
-                    timezone=zone,
+                    lambda zone: ChoiceSelected(
+                        event_id, PLATFORM, user, value=value, message_ref=ref, timezone=zone
+                    ),
                 )
-            )
+
+        self._after_ack(press(), "button press")
 
     async def on_home_button(self, ack: Ack, body: Payload, action: Payload) -> None:
         """An App Home button: its command, then the person's moods, shown on the Home tab."""
@@ -175,13 +205,13 @@ class SlackListeners:
         requests = [CommandReceived(event_id, PLATFORM, user, name=name, args=args)]
         if name != "mytrend":
             requests.append(CommandReceived(f"{event_id}:mytrend", PLATFORM, user, name="mytrend"))
-        await self._guard(self._side.show_home(user, requests, self._sink), "Home tab button")
+        self._after_ack(self._side.show_home(user, requests, self._sink), "Home tab button")
 
     async def on_note_button(self, ack: Ack, body: Payload) -> None:
         """`Add a note`: open the modal (the trigger is only valid for three seconds)."""
         await ack()
         user, trigger = str(body["user"]["id"]), str(body["trigger_id"])
-        await self._guard(self._side.open_note(user, trigger), "note button")
+        self._after_ack(self._side.open_note(user, trigger), "note button")
 
     async def on_note(self, ack: Ack, body: Payload, view: Payload) -> None:
         """The note modal was sent: its text reaches the engine like a typed DM."""
@@ -190,9 +220,14 @@ class SlackListeners:
         if not text:
             return
         user = str(body["user"]["id"])
-        zone = await self._side.timezone_of(user)
         event_id = f"view:{view.get('id') or _interaction_id(body, 'view')}"
-        await self._deliver(MessageReceived(event_id, PLATFORM, user, text=text, timezone=zone))
+        self._after_ack(
+            self._deliver(
+                user,
+                lambda zone: MessageReceived(event_id, PLATFORM, user, text=text, timezone=zone),
+            ),
+            "note",
+        )
 
     async def on_command(self, ack: Ack, command: Payload) -> None:
         """``/kiln <subcommand> [args]``; the engine answers in the person's DM."""
@@ -204,22 +239,21 @@ class SlackListeners:
             await ack(text=await self._side.receipt(user))
         words = str(command.get("text") or "").split()
         name = words[0].lower().lstrip("/") if words else "help"
-        zone = await self._side.timezone_of(user)
-        await self._deliver(
-            CommandReceived(
-                _interaction_id(command, "command"),
-                PLATFORM,
+        event_id = _interaction_id(command, "command")
+        self._after_ack(
+            self._deliver(
                 user,
-                name=name,
-                args=tuple(words[1:]),
-                timezone=zone,
-            )
+                lambda zone: CommandReceived(
+                    event_id, PLATFORM, user, name=name, args=tuple(words[1:]), timezone=zone
+                ),
+            ),
+            "command",
         )
 
 
 def build_app(
     side: SlackSide, sink: EventSink, client: AsyncWebClient, signing_secret: str | None
-) -> AsyncApp:
+) -> tuple[AsyncApp, SlackListeners]:
     """A bolt app with kiln's listeners, using the adapter's Web API client."""
     # Bolt logs whole request bodies (which can hold people's words) at INFO when a
     # signature is bad; kiln never logs message text, so bolt only gets to warn.
@@ -230,70 +264,8 @@ def build_app(
         client=client,
         signing_secret=signing_secret or "",
         logger=quiet,
+        process_before_response=True,  # see SlackListeners: the work runs after the ack
     )
-    SlackListeners(side, sink).register(app)
-    return app
-
-
-class SocketConnection:
-    """Socket Mode: kiln dials out to Slack, so no public URL is needed."""
-
-    def __init__(self, app: AsyncApp, app_token: str) -> None:
-        self._handler = AsyncSocketModeHandler(app, app_token)
-
-    async def start(self) -> None:
-        """Open the WebSocket (``apps.connections.open`` with the app-level token)."""
-        await self._handler.connect_async()  # type: ignore[no-untyped-call]
-        logger.info("Slack connected in Socket Mode")
-
-    async def stop(self) -> None:
-        """Close the WebSocket."""
-        await self._handler.close_async()  # type: ignore[no-untyped-call]
-
-
-class HttpConnection:
-    """HTTP mode: Events API, interactivity and the slash command on one endpoint."""
-
-    def __init__(self, app: AsyncApp, listen: str, port: int) -> None:
-        self._app = app
-        self._listen = listen
-        self._port = port
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def port(self) -> int:
-        """The port actually listened on (useful when 0 asked for any free one)."""
-        if self._runner is None or not self._runner.addresses:
-            return self._port
-        return int(self._runner.addresses[0][1])
-
-    async def start(self) -> None:
-        """Listen on ``listen:port`` at ``/slack/events``."""
-        application = web.Application()
-        application.router.add_post(EVENTS_PATH, self._handle)
-        self._runner = web.AppRunner(application, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self._listen, self._port).start()
-        logger.info("Slack HTTP mode listening on port %d at %s", self.port, EVENTS_PATH)
-
-    async def _handle(self, request: web.Request) -> web.Response:
-        if request.headers.get("X-Slack-Retry-Num"):
-            logger.debug("Slack retry #%s", request.headers["X-Slack-Retry-Num"])
-        try:
-            body = await request.text()
-        except UnicodeDecodeError:
-            body = ""  # Slack sends UTF-8; anything else is not from Slack
-        if not looks_like_slack(body, request.content_type):
-            # Not a shape Slack sends: refused before bolt or kiln read a field of it.
-            logger.warning("refused a request to /slack/events that is not shaped like Slack's")
-            return web.Response(status=400, text="not a Slack request")
-        response = await self._app.async_dispatch(await to_bolt_request(request))
-        if response.status == 401:
-            logger.warning("refused a request with a bad or stale Slack signature")
-        return await to_aiohttp_response(response)
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    listeners = SlackListeners(side, sink)
+    listeners.register(app)
+    return app, listeners

@@ -7,12 +7,14 @@ signature check, and Slack retries acked but handled once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 
 import pytest
 
+from bot.events import InboundEvent
 from bot.settings import Settings
 from tests.adapters.slack_helpers import (
     Mode,
@@ -150,3 +152,34 @@ async def test_edits_and_unknown_people_are_handled_politely(
         assert reply.args["channel"] == "DU0STRANGER"
         assert "isn't set up for you yet" in reply.args["text"]
         assert [event.user for event in rig.handled] == ["U0STRANGER"]
+
+
+@pytest.mark.parametrize("mode", ["socket", "http"])
+async def test_slack_has_its_ack_before_the_work_and_stopping_lets_the_work_finish(
+    settings: Settings, clock: FakeClock, mode: Mode
+) -> None:
+    async with slack_rig(settings, clock, mode, ANA, start=False) as rig:
+        release, begun = asyncio.Event(), asyncio.Event()
+        started: list[InboundEvent] = []
+
+        async def slow(event: InboundEvent) -> None:
+            started.append(event)
+            begun.set()
+            await release.wait()  # a busy database, say
+            await rig.sink(event)
+
+        await rig.adapter.start(slow)
+        if mode == "socket":
+            await rig.slack.wait_for_socket()
+        await rig.say("U0ANA", "help")  # returns once Slack has its ack
+        async with asyncio.timeout(5):
+            await begun.wait()
+        assert not rig.handled and not rig.slack.calls("chat.postMessage")
+
+        stopping = asyncio.create_task(rig.adapter.stop())
+        await asyncio.sleep(0.1)
+        assert not stopping.done()  # an acknowledged event is not dropped
+        release.set()
+        await stopping
+        assert [event.event_id for event in rig.handled] == [started[0].event_id]
+        assert "/kiln checkin" in rig.slack.calls("chat.postMessage")[0].args["text"]
