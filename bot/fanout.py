@@ -21,6 +21,9 @@ RETRY_AFTER = timedelta(minutes=2)
 MAX_SEND_ATTEMPTS = 5
 #: Check-in rows claimed at once: a few seconds of sending at platform pace.
 CLAIM_CHUNK = 200
+#: People whose due date is worked out between two turns of the event loop (a minute's
+#: tick over ten thousand people would otherwise hold every ack back while it runs).
+DUE_SLICE = 500
 
 
 class FanOut:
@@ -53,7 +56,10 @@ class FanOut:
         second tick, a restart or another worker never sends the same day twice.
         """
         people = await self._services.people.schedulable()
-        due = self.due(people, now)
+        due: list[DueCheckin] = []
+        for start in range(0, len(people), DUE_SLICE):
+            due += self.due(people[start : start + DUE_SLICE], now)
+            await asyncio.sleep(0)  # let acks and answers through between slices
         retry_after = timedelta(seconds=self._services.settings.checkin.retry_after_seconds)
         retries = await self._services.checkins.claim_retries(
             due, now, retry_after, MAX_SEND_ATTEMPTS

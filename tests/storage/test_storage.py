@@ -120,6 +120,20 @@ async def test_an_answer_closes_the_checkin_and_stores_the_mood_together(
     assert await moods.on_day("b" * 64, TODAY) == 2
 
 
+async def test_everyone_schedulable_is_read_page_by_page_without_gaps(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = await add_people(db, "ana", "ben", "cai", "dee", "eli")
+    people = PeopleRepository(db)
+    await people.set_undeliverable(ids[2], True)  # cai: no longer reachable
+    monkeypatch.setattr("storage.people.SCHEDULABLE_PAGE", 2)
+
+    everyone = await people.schedulable()
+
+    assert [p.platform_user_id for p in everyone] == ["ana", "ben", "dee", "eli"]
+    assert [p.platform_user_id for p in await people.schedulable(team="ward")][-1] == "eli"
+
+
 async def test_only_one_worker_takes_over_an_unsent_checkin(
     db: Database, database_url: str
 ) -> None:
