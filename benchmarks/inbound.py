@@ -1,12 +1,13 @@
 """Inbound answers: signed Slack ``block_actions`` at a steady rate into HTTP mode.
 
-Run: ``.venv/bin/python benchmarks/inbound.py [--actions N] [--rate R]``
+Run: ``.venv/bin/python benchmarks/inbound.py [--actions N] [--rate R] [--workers W]``
 
 Starts a throwaway PostgreSQL and the fake Slack Web API (in a process of its own),
-enrols N Slack people whose check-ins went out today, and starts one real ``kiln run``
-worker in Slack HTTP mode. Then presses one mood button for each of them: N signed
-``block_actions`` requests, sent open-loop at R per second (each leaves on schedule,
-whether or not earlier ones were answered), through a plain aiohttp client. Measured:
+enrols N Slack people whose check-ins went out today, and starts W real ``kiln run``
+workers (one by default) in Slack HTTP mode. Then presses one mood button for each of
+them: N signed ``block_actions`` requests, sent open-loop at R per second (each leaves
+on schedule, whether or not earlier ones were answered) through a plain aiohttp client,
+to the workers in turn as a round-robin load balancer would. Measured:
 
 - ``p50_ms``, ``p99_ms``: time from sending a request to Slack getting kiln's ack;
 - ``recorded``: mood answers in the database once the worker has caught up (each press
@@ -140,7 +141,7 @@ def press_body(user: str, checkin_id: int, ref: str, serial: int, score: int) ->
 
 
 def start_worker(
-    folder: Path, database_url: str, fakes: Fakes
+    folder: Path, database_url: str, fakes: Fakes, name: str
 ) -> tuple[subprocess.Popen[bytes], int, int]:
     slack_port, dashboard_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KILN_")}
@@ -155,7 +156,7 @@ def start_worker(
         KILN_SLACK_LISTEN="127.0.0.1",
         KILN_SLACK_PORT=str(slack_port),
     )
-    log = (folder / "worker.log").open("w")
+    log = (folder / f"{name}.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "kiln", "run"],
         cwd=folder,
@@ -184,16 +185,19 @@ async def wait_healthy(
     raise RuntimeError("the worker did not become healthy in 90 s")
 
 
-async def load(port: int, bodies: list[str], rate: float) -> tuple[list[float], int]:
-    """Send every body on an open-loop schedule; returns ack latencies (ms) and 200s."""
-    url = f"http://127.0.0.1:{port}/slack/events"
+async def load(ports: list[int], bodies: list[str], rate: float) -> tuple[list[float], int]:
+    """Send every body on an open-loop schedule; returns ack latencies (ms) and 200s.
+
+    Requests go to the workers in turn, as a round-robin load balancer sends them.
+    """
+    urls = [f"http://127.0.0.1:{port}/slack/events" for port in ports]
     verifier = SignatureVerifier(SIGNING_SECRET)
     latencies: list[float] = []
     ok = 0
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def press(body: str, at: float) -> None:
+        async def press(body: str, at: float, url: str) -> None:
             nonlocal ok
             delay = at - time.perf_counter()
             if delay > 0:
@@ -212,7 +216,9 @@ async def load(port: int, bodies: list[str], rate: float) -> tuple[list[float], 
             latencies.append((time.perf_counter() - start) * 1000)
 
         begin = time.perf_counter() + 0.5
-        await asyncio.gather(*(press(body, begin + n / rate) for n, body in enumerate(bodies)))
+        await asyncio.gather(
+            *(press(body, begin + n / rate, urls[n % len(urls)]) for n, body in enumerate(bodies))
+        )
     return latencies, ok
 
 
@@ -244,33 +250,50 @@ async def bench(args: argparse.Namespace) -> dict[str, float]:
             for n, (user, checkin_id, ref) in enumerate(presses)
         ]
         print(f"{args.actions} Slack people with today's check-in; {machine()}", flush=True)
-        process, slack_port, dashboard_port = start_worker(Path(tmp), url, fakes)
+        workers = [
+            start_worker(Path(tmp), url, fakes, f"worker-{n + 1}") for n in range(args.workers)
+        ]
         try:
             async with aiohttp.ClientSession() as session:
-                await wait_healthy(session, dashboard_port, process)
+                for process, _, dashboard_port in workers:
+                    await wait_healthy(session, dashboard_port, process)
+            idle_cpu = [cpu_seconds(process.pid) for process, _, _ in workers]
             took = time.perf_counter()
-            latencies, ok = await load(slack_port, bodies, args.rate)
+            latencies, ok = await load([port for _, port, _ in workers], bodies, args.rate)
             took = time.perf_counter() - took
             print(f"{len(latencies)} presses in {took:.1f} s ({len(latencies) / took:.0f}/s)")
-            deadline = time.monotonic() + DRAIN_S
+            burst_over = time.monotonic()
+            deadline = burst_over + DRAIN_S
             moods, closed = recorded(url)
             while moods < args.actions and time.monotonic() < deadline:
                 await asyncio.sleep(1)
                 moods, closed = recorded(url)
-            print(f"recorded {moods} moods, closed {closed} check-ins", flush=True)
-            busy = cpu_seconds(process.pid)
-            if busy is not None:
-                print(f"the worker used {busy * 1000 / args.actions:.1f} ms of CPU per press")
+            print(
+                f"recorded {moods} moods, closed {closed} check-ins, "
+                f"{time.monotonic() - burst_over:.0f} s after the last press",
+                flush=True,
+            )
+            busy = [cpu_seconds(process.pid) for process, _, _ in workers]
+            if None not in busy and None not in idle_cpu:
+                used = sum(b or 0.0 for b in busy) - sum(i or 0.0 for i in idle_cpu)
+                print(
+                    f"the workers used {used * 1000 / args.actions:.1f} ms of CPU per press "
+                    "(start-up excluded)"
+                )
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            errors = (Path(tmp) / "worker.log").read_text(encoding="utf-8", errors="replace")
-            if errors.strip():
-                print("the worker logged:\n" + errors[-3000:])
+            for process, _, _ in workers:
+                process.send_signal(signal.SIGTERM)
+            for process, _, _ in workers:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            for n in range(args.workers):
+                log = Path(tmp) / f"worker-{n + 1}.log"
+                errors = log.read_text(encoding="utf-8", errors="replace")
+                if errors.strip():
+                    print(f"{log.stem} logged:\n" + errors[-3000:])
     if moods == args.actions and closed != moods:
         # All caught up, so every closed check-in must have its one mood row.
         raise RuntimeError(f"{moods} moods but {closed} closed check-ins")
@@ -287,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0, help="presses per second")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="kiln run processes behind the load balancer"
+    )
     args = parser.parse_args(argv)
     figures = asyncio.run(bench(args))
     result(
