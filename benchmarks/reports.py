@@ -128,18 +128,7 @@ async def naive(runtime: Runtime, team: str) -> tuple[WeekCell, ...]:
     report = await aggregate(
         runtime.services, Viewer.admin(), [group], kind=PeriodKind.WEEK, count=WEEKS, now=NOW
     )
-    return tuple(
-        WeekCell(
-            cell.period.start,
-            cell.suppressed,
-            cell.respondents,
-            cell.answers,
-            cell.mean,
-            cell.distribution,
-            cell.participation,
-        )
-        for cell in report.row(group)
-    )
+    return tuple(WeekCell.of(cell) for cell in report.row(group))
 
 
 async def measure(name: str, url: str, people: int, days: int) -> dict[str, float]:

@@ -257,6 +257,19 @@ class WeekCell:
     distribution: tuple[int, int, int, int, int] | None = None
     participation: float | None = None
 
+    @classmethod
+    def of(cls, cell: Cell) -> WeekCell:
+        """The same figures, for a report's cell (the period's first day as its week)."""
+        return cls(
+            cell.period.start,
+            cell.suppressed,
+            cell.respondents,
+            cell.answers,
+            cell.mean,
+            cell.distribution,
+            cell.participation,
+        )
+
 
 @dataclass(frozen=True)
 class TeamTrend:

@@ -55,18 +55,7 @@ class KindnessReport:
 
 
 def _as_trend(months: list[tuple[str, Cell]], size: int, threshold: int) -> TeamTrend:
-    cells = tuple(
-        WeekCell(
-            cell.period.start,
-            cell.suppressed,
-            cell.respondents,
-            cell.answers,
-            cell.mean,
-            cell.distribution,
-            cell.participation,
-        )
-        for _, cell in months
-    )
+    cells = tuple(WeekCell.of(cell) for _, cell in months)
     return TeamTrend("everyone", size, threshold, cells)
 
 

@@ -20,18 +20,7 @@ def trends_of(report: Report) -> list[TeamTrend]:
     """A report's groups in the shape charts and pages use (the organisation last)."""
     trends = []
     for group in report.groups:
-        cells = tuple(
-            WeekCell(
-                cell.period.start,
-                cell.suppressed,
-                cell.respondents,
-                cell.answers,
-                cell.mean,
-                cell.distribution,
-                cell.participation,
-            )
-            for cell in report.row(group)
-        )
+        cells = tuple(WeekCell.of(cell) for cell in report.row(group))
         name = group.team if group.team is not None else "Everyone (all teams)"
         size = report.group_sizes.get(group, 0)
         trends.append(TeamTrend(name, size, report.min_group_size, cells))

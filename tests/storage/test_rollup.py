@@ -121,18 +121,7 @@ async def naive_trend(rt: Runtime, team: str) -> tuple[WeekCell, ...]:
     report = await aggregate(
         rt.services, Viewer.admin(), [group], kind=PeriodKind.WEEK, count=WEEKS, now=NOW
     )
-    return tuple(
-        WeekCell(
-            c.period.start,
-            c.suppressed,
-            c.respondents,
-            c.answers,
-            c.mean,
-            c.distribution,
-            c.participation,
-        )
-        for c in report.row(group)
-    )
+    return tuple(WeekCell.of(c) for c in report.row(group))
 
 
 async def assert_trends_match(rt: Runtime) -> None:
