@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, or_, update
+from sqlalchemy import Update, and_, bindparam, delete, or_, update
 from sqlmodel import col, select
 
 from storage.database import Database
@@ -268,11 +268,7 @@ class CheckinRepository:
         The conditional UPDATE makes a double tap or a platform retry harmless.
         """
         async with self._db.session() as session:
-            result = await session.exec(
-                update(Checkin)
-                .where(col(Checkin.id) == checkin_id, col(Checkin.closed_at).is_(None))
-                .values(closed_at=now, note_open_until=note_open_until)
-            )
+            result = await session.exec(_closing(checkin_id, now, note_open_until))
             return bool(result.rowcount == 1)
 
     async def answer(
@@ -288,11 +284,7 @@ class CheckinRepository:
         failure part-way leaves neither, so the person can simply press again.
         """
         async with self._db.session() as session:
-            result = await session.exec(
-                update(Checkin)
-                .where(col(Checkin.id) == checkin_id, col(Checkin.closed_at).is_(None))
-                .values(closed_at=now, note_open_until=note_open_until)
-            )
+            result = await session.exec(_closing(checkin_id, now, note_open_until))
             if result.rowcount != 1:
                 return False
             await insert_mood(session, mood)
@@ -335,3 +327,12 @@ class CheckinRepository:
         async with self._db.session() as session:
             result = await session.exec(delete(Checkin).where(col(Checkin.local_date) < cutoff))
             return int(result.rowcount)
+
+
+def _closing(checkin_id: int, now: datetime, note_open_until: datetime | None) -> Update:
+    """Close a check-in only if it is still open: a double tap or a retry changes nothing."""
+    return (
+        update(Checkin)
+        .where(col(Checkin.id) == checkin_id, col(Checkin.closed_at).is_(None))
+        .values(closed_at=now, note_open_until=note_open_until)
+    )
